@@ -1,0 +1,65 @@
+"""Pieces every experiment shares: seeded inputs, the per-layer metric trace of a network, tidy frames."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from rcbench.device import MEASUREMENT_DTYPE, resolve_device
+from rcbench.metrics import spectral_metrics
+from rcbench.networks import MLP, NumericalDivergence
+
+__all__ = ["gaussian_input", "require_n_le_d", "tidy", "trace", "generator"]
+
+
+def generator(seed: int) -> torch.Generator:
+    """A CPU generator seeded with ``seed`` (CPU draws are bit-reproducible on every device)."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+def gaussian_input(n: int, d: int, *, seed: int = 0, ensemble: int | None = None, device="cpu") -> torch.Tensor:
+    """I.i.d. standard Gaussian batch ``(n, d)`` (or ``(ensemble, n, d)``) in float64, drawn on the CPU."""
+    shape = (n, d) if ensemble is None else (ensemble, n, d)
+    x = torch.randn(shape, generator=generator(seed), dtype=MEASUREMENT_DTYPE)
+    return x.to(resolve_device(device))
+
+
+def require_n_le_d(n: int, d: int, claim: str = "") -> None:
+    """Raise a clear :class:`ValueError` before any work when a claim needs batch size ``n <= width d``."""
+    if n > d:
+        where = f" ({claim})" if claim else ""
+        raise ValueError(f"this experiment{where} needs n <= d (batch size at most the width), got n={n}, d={d}")
+
+
+def tidy(values: Mapping[str, torch.Tensor], *, layer_start: int = 0, seeds: Sequence[int] | None = None, **settings):
+    """Tidy DataFrame from per-layer, per-seed statistics.
+
+    ``values`` maps a column name to a tensor of shape ``(layers, seeds)``; the frame has one row per
+    ``layer x seed`` with columns ``layer``, ``seed``, the ``settings`` (constants such as ``width=64``) and one
+    column per statistic. Raises :class:`NumericalDivergence` on NaN (``+inf`` is a legitimate value of the
+    isometry gap and is kept).
+    """
+    first = next(iter(values.values()))
+    L, S = first.shape[:2]
+    seeds = list(range(S)) if seeds is None else list(seeds)
+    cols = {}
+    for name, v in values.items():
+        v = v.detach().to("cpu", torch.float64)
+        if tuple(v.shape) != (L, S):
+            raise ValueError(f"statistic {name!r} has shape {tuple(v.shape)}, expected {(L, S)}")
+        if bool(torch.isnan(v).any()):
+            raise NumericalDivergence(f"statistic {name!r} is NaN; the run diverged and is not recorded as data")
+        cols[name] = v.reshape(-1).numpy()
+    layer = torch.arange(layer_start, layer_start + L).repeat_interleave(S).numpy()
+    frame = pd.DataFrame({"layer": layer, "seed": seeds * L, **{k: v for k, v in settings.items()}, **cols})
+    return frame
+
+
+def trace(net: MLP, x: torch.Tensor, metrics: Sequence[str], *, seeds: Sequence[int] | None = None, **settings):
+    """Run ``net`` on ``x`` and measure ``metrics`` (names of :data:`rcbench.metrics.SPECTRAL_METRICS`) at the
+    input and after every block: one stacked Gram, one batched ``eigvalsh``. Returns a tidy frame (see :func:`tidy`)."""
+    grams = net.grams(x)
+    values = spectral_metrics(grams, metrics, d=min(net.widths))
+    return tidy(values, seeds=seeds, **settings)
