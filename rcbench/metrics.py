@@ -278,7 +278,8 @@ def potential(H: torch.Tensor) -> torch.Tensor:
     """Gram potential ``gamma(G) = max_{i != j} |rho_ij| / (1 - |rho_ij|)``, ``rho`` = sample correlations (paper D).
 
     ``rho_ij = G_ij / sqrt(G_ii G_jj)`` are the cosines of :func:`cosine_similarity`; ``Psi(rho) = |rho|/(1-|rho|)``
-    is the potential of paper D's Theorem A2. ``+inf`` when two samples are parallel. Needs ``n >= 2``.
+    is the potential of paper D's Theorem A2. ``+inf`` when two samples are parallel (``|rho| >= 1 - 8 eps``).
+    Needs ``n >= 2``.
     """
     rho = cosine_similarity(H).abs()
     n = rho.shape[-1]
@@ -286,7 +287,8 @@ def potential(H: torch.Tensor) -> torch.Tensor:
         raise ValueError("potential needs at least two samples (n >= 2)")
     off = ~torch.eye(n, dtype=torch.bool, device=rho.device)
     r = rho[..., off].clamp_max(1.0)
-    psi = torch.where(r < 1, r / (1 - r), torch.full_like(r, math.inf))
+    parallel = r >= 1 - 8 * torch.finfo(r.dtype).eps  # cosines of parallel rows are 1 up to round-off
+    psi = torch.where(parallel, torch.full_like(r, math.inf), r / (1 - r))
     return psi.amax(-1)
 
 

@@ -155,7 +155,7 @@ class MLP(nn.Module):
         if out_features is not None:
             self.readout = EnsembleLinear(fan_in, out_features, ensemble, bias=bias, **factory)
             _fill(self.readout, readout_fn, bias_init, generator)
-        self.to(device=device)
+        self.to(device=device, dtype=dtype)  # also the norms' parameters and buffers
 
     # -----------------------------------------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
