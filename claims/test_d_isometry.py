@@ -1,0 +1,667 @@
+"""Claims of paper D: Joudaki, Daneshmand, Bach, *On the impact of activation and normalization in obtaining
+isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399). Notes: ``D_isometry.md``.
+
+Layout: paper D writes a batch as ``n x d`` (samples x features), like rcbench; nothing is transposed. Constants:
+``beta_0 = c_1^2 / (E sigma^2 - c_0^2)`` and ``beta_sigma = 2 - beta_0`` (the code's beta); Theorem A2's rate is
+``alpha = 1 / beta_sigma``. Rates are tested through the potential gamma and the mean-field trajectory, never
+through "gap rate = 1/beta_sigma" (not robust to input conditioning, note §8). The general bound
+``gap <= 2 n gamma`` is false (note T3) and is not asserted anywhere.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from rcbench import stats
+from rcbench.experiments import isometry as exp
+from rcbench.theory import hermite as H
+
+
+def _cfg(claim, profile):
+    return exp.config(claim, "quick" if profile == "quick" else "paper")
+
+
+def _gap_table(df, value="gap"):
+    """layer x (activation, seed) table of a trace frame."""
+    return df.pivot_table(index="layer", columns=["activation", "seed"], values=value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D1-D3: isometry and the normalisation identity (exact)
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.claim("D1")
+def test_d1_isometry_basics(record, profile, seed):
+    """T0: 0 <= I <= 1, I(cM) = I(M), I(U M U^T) = I(M), I(c I) = 1, I(singular) = 0 with gap +inf.
+
+    Exact (AM-GM); tolerance 1e-10 is float64 round-off of eigvalsh on n <= 20 matrices with spread-out spectra.
+    Negative control: a non-scalar M has I < 1 strictly (the maximum over random M stays below 1 - 1e-6).
+    """
+    df = record.frame("isometry_basics", exp.isometry_basics(seed=seed, **_cfg("D1", profile)))
+    rng = float(max(-df.isometry.min(), (df.isometry - 1).max()))
+    inv = float(max((df.scaled - df.isometry).abs().max(), (df.rotated - df.isometry).abs().max()))
+    ident = float(max((df.identity - 1).abs().max(), (df.identity_times_c - 1).abs().max()))
+    record.check("max violation of 0 <= I <= 1", rng, expected="<= 1e-10", tolerance="round-off", passed=rng <= 1e-10)
+    record.check("max |I(cM) - I(M)|, |I(UMU^T) - I(M)|", inv, expected="<= 1e-10", tolerance="round-off",
+                 passed=inv <= 1e-10)
+    record.check("max |I(c I_n) - 1|", ident, expected="<= 1e-10", tolerance="round-off", passed=ident <= 1e-10)
+    sing = float(df.singular.max())
+    record.check("max I(rank-deficient M)", sing, expected="0 (gap = inf)", tolerance="exact",
+                 passed=sing == 0.0 and bool(np.isinf(df.singular_gap).all()))
+    top = float(df.isometry.max())
+    record.check("max I over random non-scalar M", top, expected="< 1 - 1e-6", tolerance="AM-GM strict",
+                 passed=top < 1 - 1e-6, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D2")
+def test_d2_ln_scaling_am_gm(record, profile, seed):
+    """T1 (exact form reconstructed in the note, [I]): scaling the rows to equal norm multiplies I by
+    AM(a)/GM(a) >= 1 + Var(r)/E[r]^2 (a = squared row norms, population variance).
+
+    Tolerances: relative 1e-9 on the identity, 1e-12 on the inequality (float64 round-off only; the identity
+    involves log-determinants of n <= 20 Grams with log-normal row scales). Negative controls: rows with equal
+    norms give equality (gain 1); the centring step alone is not monotone (the note's [C]: 33 of 2000 trials
+    lowered I), so the same check on it fails.
+    """
+    df = record.frame("scaling_identity", exp.scaling_identity(seed=seed, **_cfg("D2", profile)))
+    rel = float(((df.iso_scaled - df.iso * df.gain).abs() / df.iso_scaled).max())
+    record.check("max |I(G_hat) - I(G) AM/GM| / I(G_hat)", rel, expected="<= 1e-9", tolerance="round-off",
+                 passed=rel <= 1e-9)
+    worst = float((df.iso_scaled - df.bound * df.iso * (1 - 1e-12)).min())
+    record.check("min I(G_hat) - (1 + Var r / E[r]^2) I(G)", worst, expected=">= 0", tolerance="1e-12 relative",
+                 passed=worst >= 0)
+    eq = float((df.iso_equal_norms_scaled - df.iso_equal_norms).abs().max())
+    record.check("equal norms: max |I(scaled) - I|", eq, expected="<= 1e-12", tolerance="equality case",
+                 passed=eq <= 1e-12, control=True)
+    lowered = int((df.iso_centred < df.iso * (1 - 1e-9)).sum())
+    record.check("trials in which centring alone lowered I", lowered, expected="> 0 (note: 33/2000)",
+                 tolerance="centring is not monotone", passed=lowered > 0, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D3", components=("norm",))
+def test_d3_bn_column_scaling(record, profile, seed, components):
+    """T1, BN analogue [I]: scaling the feature columns to equal norm (paper BN) never lowers the isometry of the
+    feature Gram C = H^T H (n > d). Exact: I(C_BN) = I(C) AM/GM(column norms^2) >= I(C), slack 1e-12.
+    Negative control: columns that already have equal norms give equality (BN applied twice)."""
+    components.norm("bn")  # the claim is about the column-scaling step itself; a substitute norm is not used
+    df = record.frame("column_scaling", exp.column_scaling(seed=seed, **_cfg("D3", profile)))
+    worst = float((df.iso_bn - df.iso + 1e-12).min())
+    record.check("min I(C_BN) - I(C)", worst, expected=">= -1e-12", tolerance="round-off", passed=worst >= 0)
+    rel = float(((df.iso_bn - df.iso * df.gain).abs() / df.iso_bn).max())
+    record.check("max |I(C_BN) - I(C) AM/GM| / I(C_BN)", rel, expected="<= 1e-9", tolerance="round-off",
+                 passed=rel <= 1e-9)
+    eq = float((df.iso_bn_again - df.iso_bn).abs().max())
+    record.check("BN twice: max |I - I|", eq, expected="<= 1e-12", tolerance="equality case", passed=eq <= 1e-12,
+                 control=True)
+    record.verify()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D4-D7, D16: Hermite constants, Mehler, Theorem A2, mean field (exact)
+# ---------------------------------------------------------------------------------------------------------------
+#: the note's §3 table (5 decimals): c0, c1, E sigma^2, beta_0, beta_sigma
+_TABLE = {
+    "identity": (0, 1, 1, 1, 1),
+    "relu": (0.39894, 0.5, 0.5, 0.73347, 1.26653),
+    "leaky_relu": (0.39495, 0.505, 0.50005, 0.74122, 1.25878),
+    "tanh": (0, 0.60571, 0.39429, 0.93047, 1.06953),
+    "sigmoid": (0.5, 0.20662, 0.29338, 0.98417, 1.01583),
+    "selu": (0, 0.98523, 1.0, 0.97068, 1.02932),
+    "elu": (0.16052, 0.76158, 0.64495, 0.93673, 1.06327),
+    "silu": (0.20662, 0.5, 0.35578, 0.79851, 1.20149),
+    "gelu": (0.28209, 0.5, 0.42522, 0.72329, 1.27671),
+    "sin": (0, 0.60653, 0.43233, 0.85092, 1.14908),
+    "exp": (math.exp(0.5), math.exp(0.5), math.exp(2), 0.58198, 1.41802),
+    "he2": (0, 0, 1, 0, 2),
+    "he3": (0, 0, 1, 0, 2),
+}
+
+
+@pytest.mark.claim("D4", components=("activation",))
+def test_d4_hermite_constants(record, components):
+    """§1.4-1.5, §3: c0, c1, E sigma^2, beta_0, beta_sigma by quadrature against closed forms (+-1e-6: quadrature
+    accuracy, in fact ~1e-14) and the note's 5-decimal table (+-1e-4 covers the rounding); Monte Carlo with 2e6
+    samples within 0.005 of exact (MC standard error ~1e-3; the authors' legends 1.264/1.012 are such estimates).
+    Negative controls: identity has beta_0 = beta_sigma = 1 (no contraction); coefficients in the unnormalised
+    basis (the authors' ``hermit_coefs``, missing sqrt(k!)) break Parseval sum c_k^2 = E sigma^2.
+    With ``--activation`` the user's activation is tabulated and checked for Parseval only."""
+    user = components.activation(None)
+    df = record.frame("activation_table", exp.activation_table())
+    t = df.set_index("activation")
+    closed = {
+        "relu beta_0 = pi/(2(pi-1))": (t.loc["relu", "beta0"], math.pi / (2 * (math.pi - 1))),
+        "exp beta_0 = 1/(e-1)": (t.loc["exp", "beta0"], 1 / (math.e - 1)),
+        "sin beta_0 = 1/sinh 1": (t.loc["sin", "beta0"], 1 / math.sinh(1)),
+        "relu c0 = 1/sqrt(2 pi)": (t.loc["relu", "c0"], 1 / math.sqrt(2 * math.pi)),
+        "sin c1 = e^{-1/2}": (t.loc["sin", "c1"], math.exp(-0.5)),
+        "exp E sigma^2 = e^2": (t.loc["exp", "second_moment"], math.exp(2)),
+        "leaky_relu(0.01) beta_0": (t.loc["leaky_relu", "beta0"], 0.505**2 / (0.50005 - 0.99**2 / (2 * math.pi))),
+    }
+    for name, (v, ref) in closed.items():
+        record.check(name, v, expected=ref, tolerance="1e-6 (quadrature)", passed=abs(v - ref) <= 1e-6)
+    worst = 0.0
+    for act, row in _TABLE.items():
+        got = t.loc[act, ["c0", "c1", "second_moment", "beta0", "beta_sigma"]].to_numpy(float)
+        worst = max(worst, float(np.max(np.abs(got - np.array(row, float)))))
+    record.check("max |quadrature - §3 table| over 13 activations x 5 constants", worst, expected="<= 1e-4",
+                 tolerance="5-decimal rounding of the table", passed=worst <= 1e-4)
+    coef = float((t.coef_c1 - t.c1).abs().max() + (t.coef_c0 - t.c0).abs().max())
+    record.check("Hermite c0, c1 vs direct moments", coef, expected="<= 1e-10", tolerance="same quadrature",
+                 passed=coef <= 1e-10)
+    smooth = ["identity", "tanh", "sigmoid", "gelu", "silu", "sin", "exp", "he2", "he3"]
+    pars = float((t.loc[smooth, "parseval"] - t.loc[smooth, "second_moment"]).abs().max())
+    record.check("Parseval sum_{k<=60} c_k^2 = E sigma^2 (smooth activations)", pars, expected="<= 1e-8",
+                 tolerance="series tail of analytic sigma", passed=pars <= 1e-8)
+    mc = exp.monte_carlo_beta()
+    record.frame("monte_carlo_beta", mc)
+    dev = float((mc.beta_sigma_mc - mc.beta_sigma).abs().max())
+    record.check("Monte Carlo (2e6) beta_sigma vs quadrature, relu/tanh/sigmoid", dev, expected="<= 0.005",
+                 tolerance="MC error; legends 1.264/1.070/1.012", passed=dev <= 0.005)
+    record.check("identity beta_0, beta_sigma", [t.loc["identity", "beta0"], t.loc["identity", "beta_sigma"]],
+                 expected=[1, 1], tolerance="1e-12: no contraction",
+                 passed=abs(t.loc["identity", "beta_sigma"] - 1) <= 1e-12, control=True)
+    un = float((t.loc["relu", "parseval_unnormalised"] - t.loc["relu", "second_moment"]))
+    record.check("unnormalised basis: sum c_k^2 - E sigma^2 (relu)", un, expected="<= -0.01",
+                 tolerance="missing sqrt(k!) breaks Parseval", passed=un <= -0.01, control=True)
+    if user is not None:
+        c = H.activation_constants(user)
+        coefs = H.hermite_coefficients(user, 200)
+        gap = abs(float((coefs**2).sum()) - c.second_moment)
+        record.check("user activation: beta_sigma", c.beta_sigma, expected="in [1, 2]", tolerance="1e-9",
+                     passed=1 - 1e-9 <= c.beta_sigma <= 2 + 1e-9)
+        record.check("user activation: Parseval gap (K = 200)", gap, expected="<= 1e-3 E sigma^2",
+                     tolerance="series tail", passed=gap <= 1e-3 * c.second_moment)
+    record.verify()
+
+
+@pytest.mark.claim("D5")
+def test_d5_mehler_dual_kernel(record):
+    """Lemma A8 (Mehler): kappa(rho) = sum_k c_k^2 rho^k, checked against an independent 2-D quadrature of
+    E[sigma(X) sigma(Y)] (arc-cosine closed form for ReLU): <= 1e-6 for smooth sigma, <= 1e-3 for ReLU (series
+    truncated at K = 60; the measured error is ~3e-8 at |rho| <= 0.9). After LN (T2): kappa_hat(0) = 0,
+    kappa_hat(1) = 1, kappa_hat'(0) = beta_0 (central difference, h = 1e-6: error ~1e-10).
+    Negative control: without centring the map kappa/kappa(1) has value c0^2/E sigma^2 = 1/pi at 0 for ReLU."""
+    df = record.frame("mehler", exp.mehler_check())
+    pts = df[df.rho.notna()]
+    smooth = pts[pts.activation != "relu"]
+    e_s, e_r = float(smooth.relative_error.max()), float(pts[pts.activation == "relu"].error.max())
+    record.check("max |series - quadrature| / max(|kappa|, Var sigma), smooth", e_s, expected="<= 1e-6",
+                 tolerance="quadrature accuracy", passed=e_s <= 1e-6)
+    record.check("max |series(K=60) - arc-cosine|, relu", e_r, expected="<= 1e-3", tolerance="series tail",
+                 passed=e_r <= 1e-3)
+    ends = df[df.rho.isna()]
+    e0 = float(ends.kappa_hat_0.abs().max())
+    e1 = float((ends.kappa_hat_1 - 1).abs().max())
+    es = float((ends.slope_0 - ends.beta0).abs().max())
+    record.check("max |kappa_hat(0)|", e0, expected="<= 1e-12", tolerance="round-off", passed=e0 <= 1e-12)
+    record.check("max |kappa_hat(1) - 1|", e1, expected="<= 1e-12", tolerance="round-off", passed=e1 <= 1e-12)
+    record.check("max |kappa_hat'(0) - beta_0|", es, expected="<= 1e-6", tolerance="finite difference",
+                 passed=es <= 1e-6)
+    relu = ends[ends.activation == "relu"].iloc[0]
+    record.check("relu uncentred map at 0", relu.uncentred_0, expected=1 / math.pi, tolerance="1e-9; not 0",
+                 passed=abs(relu.uncentred_0 - 1 / math.pi) <= 1e-9, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D6")
+def test_d6_theorem_a2_contraction(record, profile):
+    """Theorem A2 (restated in [F]): Psi(kappa_hat(rho)) <= Psi(rho) / beta_sigma on (-1, 1), Psi = |rho|/(1-|rho|).
+
+    Exact: max ratio over a grid <= alpha + 1e-9 (round-off). The ratio next to rho = 0 equals beta_0 (1e-3: the
+    grid point 1e-4 gives O(1e-4) deviations). Orbits from rho_0 = 0.9 to 5 decimals (the note's values).
+    Negative controls: the tighter rate beta_0 fails for ReLU (max ratio 0.7434 > 0.7335); identity: ratio = 1.
+    """
+    df = record.frame("contraction_grid", exp.contraction_grid(**_cfg("D6", profile)))
+    nonlin = df[df.activation != "identity"]
+    slack = float((nonlin.max_ratio - nonlin.alpha).max())
+    record.check("max_sigma (max_rho ratio - 1/beta_sigma)", slack, expected="<= 1e-9", tolerance="round-off",
+                 passed=slack <= 1e-9)
+    near = float((nonlin.ratio_near_0 - nonlin.beta0).abs().max())
+    record.check("max |ratio near 0 - beta_0|", near, expected="<= 1e-3", tolerance="grid spacing", passed=near <= 1e-3)
+    orbits = {("relu", 10): 0.30161, ("tanh", 10): 0.68794, ("sin", 10): 0.42785, ("he2", 5): 0.03434}
+    for (act, k), ref in orbits.items():
+        v = float(exp.orbit(act, 0.9, k)[-1])
+        record.check(f"{act}: rho_{k} from 0.9", v, expected=ref, tolerance="5e-6 (5 decimals)",
+                     passed=abs(v - ref) <= 5e-6)
+    relu = df.set_index("activation").loc["relu"]
+    record.check("relu max ratio > beta_0 (the local rate is not a global bound)", relu.max_ratio,
+                 expected=f"> {relu.beta0:.4f}", tolerance="0.7434 vs 0.7335", passed=relu.max_ratio > relu.beta0 + 5e-3,
+                 control=True)
+    ident = df.set_index("activation").loc["identity"]
+    record.check("identity: min ratio", ident.min_ratio, expected=1.0, tolerance="1e-12: no contraction",
+                 passed=abs(ident.min_ratio - 1) <= 1e-12, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D7")
+def test_d7_mean_field_gram_bound(record, profile, seed):
+    """T3, Gram form [I]: in the mean field gamma(G^l) <= gamma(G^0) beta_sigma^{-l} and the gap never increases
+    (relu, tanh, sigmoid, sin, exp; degeneracy-10 input, n = 10, L = 30). Exact (the recursion is deterministic):
+    relative slack 1e-9 on the bound, 1e-12 on monotonicity.
+    Negative control: the uncentred map kappa/kappa(1) for ReLU has an attracting correlation > 0: gamma grows and
+    the bound fails."""
+    cfg = _cfg("D7", profile)
+    acts = ("relu", "tanh", "sigmoid", "sin", "exp")
+    df = record.frame("mean_field", exp.mean_field_gram(acts, seed=seed, **cfg))
+    ratio = float((df.mf_gamma / df.bound).max())
+    record.check("max gamma(G^l) / (gamma(G^0) beta_sigma^-l)", ratio, expected="<= 1 + 1e-9", tolerance="round-off",
+                 passed=ratio <= 1 + 1e-9)
+    inc = float(df.sort_values("layer").groupby(["activation", "seed"]).mf_gap.apply(lambda s: s.diff().max()).max())
+    record.check("max increase of the MF gap between layers", inc, expected="<= 1e-12", tolerance="round-off",
+                 passed=inc <= 1e-12)
+    ctrl = exp.mean_field_gram(("relu",), seed=seed, centred=False, **cfg)
+    record.frame("mean_field_uncentred", ctrl)
+    last = ctrl[ctrl.layer == ctrl.layer.max()]
+    cr = float((last.mf_gamma / last.bound).min())
+    record.check("uncentred relu: min gamma(G^L) / bound", cr, expected="> 1", tolerance="no decay (note [I])",
+                 passed=cr > 1, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D16", components=("activation",))
+def test_d16_gain_dependence(record, components):
+    """§3 gain table (code-only, probably not in the paper): beta_sigma of sigma(g x) is constant in g for ReLU
+    (positively homogeneous, 1e-6), strictly increasing for tanh with 1.0158 / 1.0695 / 1.1623 at g = 0.5 / 1 / 2
+    (+-1e-4: table rounding), and sigmoid(2x) has tanh's beta (sigmoid(2x) = (1 + tanh x)/2; 1e-6).
+    Negative control: the ReLU arm (no gain dependence) against tanh's spread."""
+    user = components.activation(None)
+    df = record.frame("gain_table", exp.gain_table())
+    t = df.set_index(["activation", "gain"]).beta_sigma
+    relu = t.loc["relu"].to_numpy()
+    spread = float(relu.max() - relu.min())
+    record.check("relu: max - min beta_sigma over g in {0.5,1,2,3}", spread, expected="<= 1e-6",
+                 tolerance="homogeneity", passed=spread <= 1e-6, control=True)
+    tanh = [float(t.loc[("tanh", g)]) for g in (0.5, 1.0, 2.0)]
+    ref = [1.0158, 1.0695, 1.1623]
+    record.check("tanh beta_sigma at g = 0.5, 1, 2", tanh, expected=ref, tolerance="1e-4",
+                 passed=all(abs(a - b) <= 1e-4 for a, b in zip(tanh, ref)))
+    inc = float(np.diff(t.loc["tanh"].to_numpy()).min())
+    record.check("tanh: min increment in g", inc, expected="> 0", tolerance="strict", passed=inc > 0)
+    s2 = float(t.loc[("sigmoid(2x)", 1.0)])
+    record.check("sigmoid(2x) - tanh beta_sigma", s2 - tanh[1], expected=0, tolerance="1e-6",
+                 passed=abs(s2 - tanh[1]) <= 1e-6)
+    if user is not None:
+        b = [H.beta_sigma(user, gain=g) for g in (0.5, 1.0, 2.0)]
+        record.check("user activation beta_sigma at g = 0.5, 1, 2", b, expected="in [1, 2]", tolerance="1e-9",
+                     passed=all(1 - 1e-9 <= v <= 2 + 1e-9 for v in b))
+    record.verify()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D8-D15: finite-width LN-MLPs
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.claim("D8", components=("activation",))
+def test_d8_ln_scaling_never_raises_gap(record, profile, device, seed, components):
+    """T1 at finite width: in every block of LN(sigma(W x)), LN's scaling step never raises the gap
+    (gap after LN <= gap after centring + 1e-9: the exact AM/GM identity, round-off only), and the drop equals
+    log AM/GM of the centred rows' squared norms (1e-9). Explicit N(0, 1/d) weights, d = 512, L = 20, 3 seeds.
+    Negative control: without the normalisation, the block's linear + activation part raises the gap at some
+    layers (e.g. ReLU: uncentred sigma(W x) sits at ~0.2 while the post-LN gap is ~0.01), so monotonicity is LN's
+    doing, not the network's. The training (sawtooth) part is the paper-scale profile of D20's nets, not run here."""
+    cfg = _cfg("D8", profile)
+    act = components.activation(None)
+    if act is not None:
+        cfg["activations"] = (act,)
+    df = record.frame("ln_steps", exp.ln_steps(device=device, seed=seed, **cfg))
+    worst = float((df.gap_ln - df.gap_centred).max())
+    record.check("max_{layer,seed} gap(after LN) - gap(after centring)", worst, expected="<= 1e-9",
+                 tolerance="exact identity, round-off", passed=worst <= 1e-9)
+    ident = float(((df.gap_centred - df.gap_ln) - df.log_gain).abs().max())
+    record.check("max |drop - log AM/GM|", ident, expected="<= 1e-9", tolerance="round-off", passed=ident <= 1e-9)
+    rises = int((df.gap_act > df.gap_in + 1e-9).sum())
+    record.check("layers where linear+activation raised the gap (no norm)", rises, expected="> 0",
+                 tolerance="the unnormalised map is not monotone", passed=rises > 0, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D9", components=("activation",))
+def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, components):
+    """T2 + T3: a finite-width LN-MLP (d = 1000, n = 10, L = 20) follows the mean-field gap trajectory from the
+    same input. Statistic: relative error |gap - gap_MF| / gap_MF on layers with gap_MF > 0.1, pooled over
+    relu/tanh/sigmoid and 4 seeds: median <= 0.15, 90th percentile <= 0.35 (note's thresholds; the note's [C]
+    per-activation median 0.06-0.07, p90 0.16-0.27). Our calibration (gram-chain sampler, 8 x 3 seeds per
+    activation): per-activation median 0.02-0.13, p90 0.07-0.34; pooled over activations and 4 seeds it is
+    tighter (see report). Negative control: a ReLU net against tanh's MF trajectory (wrong kernel) has median
+    relative error ~0.83 ([C] 0.119 vs 0.683 at l = 10); required > 0.5."""
+    cfg = _cfg("D9", profile)
+    act = components.activation(None)
+    if act is not None:
+        cfg["activations"] = (act,)
+    df = record.frame("trace", exp.ln_trace(device=device, seed=seed, **cfg))
+    sel = df[df.mf_gap > 0.1]
+    rel = (sel.gap - sel.mf_gap).abs() / sel.mf_gap
+    med, p90 = float(rel.median()), float(rel.quantile(0.9))
+    for a, r in rel.groupby(sel.activation):
+        record.check(f"{a}: median / p90 relative error (info)", [float(r.median()), float(r.quantile(0.9))],
+                     expected="note [C]: 0.06-0.07 / 0.16-0.27", tolerance="recorded", passed=True)
+    record.check("pooled median relative error (MF gap > 0.1)", med, expected="<= 0.15",
+                 tolerance="2x the note's [C] median", passed=med <= 0.15)
+    record.check("pooled 90th percentile", p90, expected="<= 0.35", tolerance="1.3x the note's [C] p90",
+                 passed=p90 <= 0.35)
+    if "relu" in cfg["activations"] and "tanh" in cfg["activations"]:
+        r = df[df.activation == "relu"].set_index(["layer", "seed"]).gap
+        m = df[df.activation == "tanh"].set_index(["layer", "seed"]).mf_gap
+        wrong = ((r - m).abs() / m)[m > 0.1]
+        record.check("relu net vs tanh MF: median relative error", float(wrong.median()), expected="> 0.5",
+                     tolerance="wrong kernel, [C] 0.83", passed=float(wrong.median()) > 0.5, control=True)
+    record.verify()
+
+
+_ORDER = ("exp", "relu", "sin", "tanh", "sigmoid")
+
+
+@pytest.mark.claim("D10")
+def test_d10_potential_rate_ordering(record, profile, device, seed):
+    """T3, T4: the potential gamma contracts at a per-layer rate <= 1/beta_sigma, ordering the activations
+    exp < relu < sin < tanh < sigmoid. Rate = exp(slope) of a least-squares fit of log gamma over layers
+    0 <= l <= 15 with gamma > 1, all seeds pooled (d = 1000, n = 10, degeneracy 10: this reproduces the note's MF
+    rates relu 0.732, tanh 0.861, sigmoid 0.968, sin 0.773, exp 0.624).
+    Checks: fitted finite-width rate <= alpha + 0.03 (note); MF rate <= alpha (theorem, exact up to the fit);
+    strict ordering of the finite-width and of the MF rates; finite vs MF rate within +-0.03 for relu, sin, tanh,
+    sigmoid (note's [C] largest deviation 0.016). exp's finite-width rate deviates more (its heavy-tailed features
+    bias the max-pair potential at d = 1000); that part is the strict-xfail sibling test below.
+    Negative control: identity activation: rate ~ 1 (no contraction; > 0.97 required)."""
+    cfg = _cfg("D10", profile)
+    df = record.frame("trace", exp.ln_trace(device=device, seed=seed, **cfg))
+    rates, mf = {}, {}
+    for act in cfg["activations"]:
+        g = df[df.activation == act]
+        rates[act], fit = exp.fit_potential_rate(g, "gamma", start_layer=0)
+        mf[act], _ = exp.fit_potential_rate(g, "mf_gamma", start_layer=0)
+        alpha = H.contraction_rate(act)
+        record.check(f"{act}: fitted rate (finite d) <= alpha + 0.03", rates[act], expected=f"<= {alpha + 0.03:.4f}",
+                     tolerance=f"alpha = {alpha:.4f}; +0.03 fit noise (note)", passed=rates[act] <= alpha + 0.03)
+        record.check(f"{act}: MF rate <= alpha", mf[act], expected=f"<= {alpha:.4f}", tolerance="1e-3 (fit)",
+                     passed=mf[act] <= alpha + 1e-3)
+        if act != "exp":
+            # relu: finite-width bias +0.017 on average (9 calibration runs: 0.003-0.028), 1% one-sided prediction
+            # bound mean + t_{0.99,8} s sqrt(1 + 1/9) = 0.017 + 2.9 * 0.009 * 1.05 ~ 0.045 -> 0.05; the others keep
+            # the note's 0.03 (calibrated |diff| <= 0.015).
+            tol = 0.05 if act == "relu" else 0.03
+            record.check(f"{act}: |finite - MF rate|", abs(rates[act] - mf[act]), expected=f"<= {tol}",
+                         tolerance="note [C] max 0.016; relu from our seed spread", passed=abs(rates[act] - mf[act]) <= tol)
+    order = [a for a in _ORDER if a in rates]
+    fin, mfo = [rates[a] for a in order], [mf[a] for a in order]
+    record.check(f"finite-width rates ordered {' < '.join(order)}", fin, expected="increasing",
+                 tolerance="strict order", passed=all(np.diff(fin) > 0))
+    record.check("MF rates in the same order", mfo, expected="increasing", tolerance="strict order",
+                 passed=all(np.diff(mfo) > 0))
+    ctrl = exp.ln_trace(("identity",), device=device, seed=seed, **{k: v for k, v in cfg.items() if k != "activations"})
+    record.frame("trace_identity", ctrl)
+    r_id, _ = exp.fit_potential_rate(ctrl, "gamma", start_layer=0)
+    record.check("identity: fitted potential rate", r_id, expected="> 0.97", tolerance="no contraction",
+                 passed=r_id > 0.97, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D10")
+@pytest.mark.xfail(strict=True, reason="exp at d = 1000: fitted finite-width potential rate 0.69-0.72 vs MF "
+                   "0.625-0.64 (difference 0.04-0.08 over our seeds), not within the note's +-0.03 ([C] 0.640 vs "
+                   "0.624); exp's heavy-tailed features bias the max-pair potential upwards at finite width")
+def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, seed):
+    """The note's finite-vs-MF rate agreement (+-0.03) for exp, kept as a strict xfail (see reason)."""
+    # 16 seeds: the calibrated difference 0.086 +- 0.03 (8 seeds) shrinks its spread so the strict xfail is stable
+    cfg = {**_cfg("D10", profile), "activations": ("exp",), "seeds": 16}
+    df = record.frame("trace_exp", exp.ln_trace(device=device, seed=seed, **cfg))
+    r, _ = exp.fit_potential_rate(df, "gamma", start_layer=0)
+    m, _ = exp.fit_potential_rate(df, "mf_gamma", start_layer=0)
+    record.check("exp: |finite - MF rate|", abs(r - m), expected="<= 0.03", tolerance="note [C]",
+                 passed=abs(r - m) <= 0.03)
+    record.verify()
+
+
+@pytest.mark.claim("D11")
+def test_d11_potential_bound_with_noise_floor(record, profile, device, seed):
+    """T3, finite-width form [I]: gamma(G^l) <= gamma(G^1) alpha^{l-1} + 4/sqrt(d) for relu, tanh, sigmoid, sin
+    (d = 1000, L = 20). Statistic: max over layers of the median over seeds of the ratio; <= 1.15 (note).
+    Calibration (6 x 3 seeds): 0.993-1.064. The max over single seeds is heavy-tailed for sigmoid (up to 2.0: its
+    potential barely contracts and random-walks multiplicatively), so single seeds are not asserted; recorded.
+    He3 and exp are excluded (heavy tails break the floor; note: ratio ~3.2 for He3).
+    Negative control: ReLU with LN but no centring: gamma does not decay, ratio >> 1 (calibrated 176-286)."""
+    cfg = _cfg("D11", profile)
+    df = exp.ln_trace(device=device, seed=seed, mean_field=False, **cfg)
+    r = record.frame("ratio", exp.potential_floor_ratio(df))
+    for act, g in r.groupby("activation"):
+        med = float(g.groupby("layer").ratio.median().max())
+        record.check(f"{act}: max_l median_seeds gamma / (gamma_1 alpha^(l-1) + 4/sqrt(d))", med, expected="<= 1.15",
+                     tolerance="note [C] max 1.11; ours 0.99-1.06", passed=med <= 1.15,
+                     note=f"max over single seeds {float(g.ratio.max()):.3f}")
+    ctrl = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, norm="ln_nocenter",
+                        **{k: v for k, v in cfg.items() if k != "activations"})
+    cr = exp.potential_floor_ratio(ctrl)
+    cm = float(cr.groupby("layer").ratio.median().max())
+    record.check("relu without centring: same statistic", cm, expected="> 10", tolerance="no decay",
+                 passed=cm > 10, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D12")
+def test_d12_linear_activation_no_isometry_bias(record, profile, device, seed):
+    """T4 (directional): a linear activation gives no bias towards isometry. Finite width (identity + LN,
+    d = 1000, L = 20): seed-mean gap(L) >= 0.9 seed-mean gap(1) (note [C] 1.54 -> 1.60; single seeds drift both
+    ways, calibrated min ratio 0.82, so the mean is asserted and the effect size recorded). Mean field: the gap is
+    constant to 1e-12 (kappa_hat(rho) = rho). Positive arm (control): ReLU in the same setting falls to
+    <= 0.1 gap(1) (calibrated 0.014-0.022; note 1.07 -> 0.011)."""
+    cfg = _cfg("D12", profile)
+    df = record.frame("trace", exp.ln_trace(("identity", "relu"), device=device, seed=seed, **cfg))
+    L = cfg["depth"]
+    p = _gap_table(df)
+    ident, relu = p["identity"], p["relu"]
+    ratio = float(ident.loc[L].mean() / ident.loc[1].mean())
+    record.check(f"identity: mean gap({L}) / mean gap(1)", ratio, expected=">= 0.9", tolerance="note [C] 1.04",
+                 passed=ratio >= 0.9, note=f"per seed {np.round((ident.loc[L] / ident.loc[1]).to_numpy(), 3)}")
+    mfd = float(df[df.activation == "identity"].groupby("seed").mf_gap.agg(lambda s: s.max() - s.min()).max())
+    record.check("identity MF gap: max - min over layers", mfd, expected="<= 1e-12", tolerance="round-off",
+                 passed=mfd <= 1e-12)
+    rr = float((relu.loc[L] / relu.loc[1]).max())
+    record.check(f"relu: max_seed gap({L}) / gap(1)", rr, expected="<= 0.1", tolerance="[C] 0.011/1.07",
+                 passed=rr <= 0.1, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D13", components=("norm",))
+def test_d13_centring_is_necessary(record, profile, device, seed, components):
+    """T2 (directional): LN must centre after the activation. ReLU, degeneracy 100, d = 1000, L = 30, 4 seeds:
+    without centring (``ln_nocenter``, or the user's ``--norm``) gap(30) >= 0.8 gap(1) for every seed (note [C]
+    4.6 -> 5.4; calibrated min ratio 1.12); with centring gap(30) <= 0.05 gap(1) for every seed ([C] 0.003;
+    calibrated max 0.0066). Sigmoid without centring: gap(10) > 2 gap(0) (calibrated >= 3.7; its gap reaches
+    +inf, a singular Gram, by l = 30). exp without centring also gains no isometry (gap(30) >= 0.8 gap(1)).
+    The no-centring arm is the negative control of the centring arm and vice versa."""
+    cfg = _cfg("D13", profile)
+    L = cfg["depth"]
+    nocenter = components.norm("ln_nocenter")
+    a = exp.ln_trace(("relu", "exp", "sigmoid"), device=device, seed=seed, mean_field=False, norm=nocenter, **cfg)
+    b = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, norm="ln", **cfg)
+    record.frame("no_centring", a)
+    record.frame("centring", b)
+    pa, pb = _gap_table(a), _gap_table(b)
+    for act in ("relu", "exp"):
+        r = float((pa[act].loc[L] / pa[act].loc[1]).min())
+        record.check(f"{act} without centring: min_seed gap({L}) / gap(1)", r, expected=">= 0.8",
+                     tolerance="[C] 5.4/4.6", passed=r >= 0.8, control=act == "relu")
+    r = float((pb["relu"].loc[L] / pb["relu"].loc[1]).max())
+    record.check(f"relu with centring: max_seed gap({L}) / gap(1)", r, expected="<= 0.05", tolerance="[C] 0.003",
+                 passed=r <= 0.05)
+    s = float((pa["sigmoid"].loc[10] / pa["sigmoid"].loc[0]).min())
+    record.check("sigmoid without centring: min_seed gap(10) / gap(0)", s, expected="> 2", tolerance="[C] 4.0",
+                 passed=s > 2)
+    record.verify()
+
+
+@pytest.mark.claim("D14")
+def test_d14_order_matters(record, profile, device, seed):
+    """T2 (directional): LN(sigma(W x)) drives a ReLU net to isometry, sigma(LN(W x)) does not (pre-activation LN
+    does not centre the activation). Degeneracy 100, d = 1000, L = 30, 4 seeds. sigma(LN(.)): gap(30) >= 0.8
+    gap(1) for every seed ([C] 4.57 -> 5.38; calibrated min 1.14). LN(sigma(.)): gap(30) <= 0.05 gap(1)
+    (calibrated max 0.0066). Each arm is the other's negative control."""
+    cfg = _cfg("D14", profile)
+    L = cfg["depth"]
+    a = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, order="norm_act", **cfg)
+    b = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, order="act_norm", **cfg)
+    record.frame("norm_act", a)
+    record.frame("act_norm", b)
+    ra = float((_gap_table(a)["relu"].loc[L] / _gap_table(a)["relu"].loc[1]).min())
+    rb = float((_gap_table(b)["relu"].loc[L] / _gap_table(b)["relu"].loc[1]).max())
+    record.check(f"sigma(LN(Wx)): min_seed gap({L}) / gap(1)", ra, expected=">= 0.8", tolerance="[C] 1.18",
+                 passed=ra >= 0.8, control=True)
+    record.check(f"LN(sigma(Wx)): max_seed gap({L}) / gap(1)", rb, expected="<= 0.05", tolerance="[C] 0.003",
+                 passed=rb <= 0.05)
+    record.verify()
+
+
+@pytest.mark.claim("D15")
+def test_d15_pure_hermite_fastest(record, profile, device, seed):
+    """T4 (directional): He2 and He3 (c1 = 0, beta_sigma = 2) contract fastest. d = 1000, L = 10, 3 seeds,
+    degeneracy 10. Statistic: seed-mean gap(5) / seed-mean gap(0). He2 <= 0.08 (note 0.05 from [C] 0.039/1.54;
+    our inputs have gap(0) ~ 1.1-1.5 and the d = 1000 floor ~0.005 is a larger share, calibrated seed-mean ratio
+    0.02-0.045, single seeds up to 0.061, hence 0.08), He3 <= 0.05 (calibrated <= 0.007); per seed
+    He3 < He2 < ReLU at l = 5. Negative control: ReLU (beta_sigma = 1.27): ratio >= 0.15 ([C] 0.30; calibrated
+    seed means 0.26-0.35)."""
+    cfg = _cfg("D15", profile)
+    df = record.frame("trace", exp.ln_trace(("he2", "he3", "relu"), device=device, seed=seed, mean_field=False,
+                                            **cfg))
+    p = _gap_table(df)
+    ratio = {a: float(p[a].loc[5].mean() / p[a].loc[0].mean()) for a in ("he2", "he3", "relu")}
+    record.check("he2: mean gap(5) / mean gap(0)", ratio["he2"], expected="<= 0.08", tolerance="see docstring",
+                 passed=ratio["he2"] <= 0.08)
+    record.check("he3: mean gap(5) / mean gap(0)", ratio["he3"], expected="<= 0.05", tolerance="note",
+                 passed=ratio["he3"] <= 0.05)
+    order = bool(((p["he3"].loc[5] < p["he2"].loc[5]) & (p["he2"].loc[5] < p["relu"].loc[5])).all())
+    record.check("every seed: gap_5(he3) < gap_5(he2) < gap_5(relu)", order, expected=True, tolerance="directional",
+                 passed=order)
+    record.check("relu: mean gap(5) / mean gap(0)", ratio["relu"], expected=">= 0.15", tolerance="[C] 0.30",
+                 passed=ratio["relu"] >= 0.15, control=True)
+    record.verify()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D17, D18: finite-width floor, mean-field vs LN scaling
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.claim("D17")
+def test_d17_floor_scales_like_one_over_d(record, profile, device, seed):
+    """Our observation, not a paper claim: the post-LN gap floor of a ReLU net (centring by c0, LN scaling, n = 10,
+    degeneracy 10) scales like 1/d. Plateau = mean gap over layers 20-30 and seeds; log-log slope over
+    d in {100, 500, 1000} in [-1.2, -0.8] (note [C] 0.106, 0.021, 0.011 -> -0.98; ours -1.02 to -1.14 over 3
+    master seeds). Negative control: the mean-field recursion has no floor (ReLU MF gap at l = 30 < 1e-3)."""
+    cfg = _cfg("D17", profile)
+    df = record.frame("floor", exp.mf_vs_finite(scalings=("layer",), device=device, seed=seed, **cfg))
+    late = df[df.layer >= 20].groupby("d").gap.mean()
+    fit = stats.slope(late.index.to_numpy(float), late.to_numpy(), logx=True, logy=True)
+    record.check("log-log slope of the post-LN plateau vs d", fit.slope, expected="[-1.2, -0.8]",
+                 tolerance="note [C] -0.98", passed=-1.2 <= fit.slope <= -0.8,
+                 note=f"plateaus {dict(zip(late.index.tolist(), np.round(late.to_numpy(), 4).tolist()))}; "
+                      f"95% CI [{fit.slope_low:.2f}, {fit.slope_high:.2f}]")
+    mf = exp.mean_field_gram(("relu",), n=cfg["n"], d=max(cfg["widths"]), depth=cfg["depth"],
+                             degeneracy=cfg["degeneracy"], seeds=2, seed=seed)
+    v = float(mf[mf.layer == cfg["depth"]].mf_gap.max())
+    record.check("relu MF gap at the last layer", v, expected="< 1e-3", tolerance="no floor in the mean field",
+                 passed=v < 1e-3, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D18")
+def test_d18_ln_scaling_stabilises_mean_field(record, profile, device, seed):
+    """T6 (directional, ``mf_vs_finite.pdf``): ReLU, centring by c0, scaling by LN vs by the constant
+    sqrt(E sigma^2 - c0^2), d in {100, 500, 1000}, L = 30, 4 seeds. Statistic on seed-mean curves: the drift
+    ratio mean gap(l = 26..30) / mean gap(l = 16..20). LN holds at its floor: <= 1.3 (calibrated 0.67-0.90);
+    constant (MF) scaling drifts up: >= 1.5 (calibrated 2.4-3.2; note [C] gap(30) >= 3x, 7x the minimum) at every
+    width; at d = 1000 LN gap(30) < MF gap(30) ([C] 0.011 vs 0.107).
+    Deviation from the note's form "gap(30) <= 1.3 min_l gap" (recorded in the check's note): the minimum of a
+    noisy plateau is biased low, and that form failed at d = 500 with 1.31 in our run, although the LN curve is
+    flat there; the drift ratio compares averages instead. The MF-scaling arm is the negative control."""
+    cfg = _cfg("D18", profile)
+    df = record.frame("mf_vs_finite", exp.mf_vs_finite(device=device, seed=seed, **cfg))
+    m = df.groupby(["d", "scaling", "layer"]).gap.mean()
+    L = cfg["depth"]
+    late, mid = list(range(L - 4, L + 1)), list(range(L - 14, L - 9))
+    for d in cfg["widths"]:
+        ln, mf = m.loc[(d, "layer")], m.loc[(d, "constant")]
+        rl = float(ln.loc[late].mean() / ln.loc[mid].mean())
+        rm = float(mf.loc[late].mean() / mf.loc[mid].mean())
+        record.check(f"d={d}, LN scaling: mean gap(l={late[0]}..{L}) / mean gap(l={mid[0]}..{mid[-1]})", rl,
+                     expected="<= 1.3", tolerance="holds at the floor; calibrated 0.67-0.90", passed=rl <= 1.3,
+                     note=f"note's form gap({L})/min_l gap = {float(ln.loc[L] / ln.loc[1:].min()):.3f}")
+        record.check(f"d={d}, MF scaling: same drift ratio", rm, expected=">= 1.5", tolerance="calibrated 2.4-3.2",
+                     passed=rm >= 1.5, control=True)
+        if d >= 1000:
+            record.check(f"d={d}: LN gap({L}) < MF gap({L})", [float(ln.loc[L]), float(mf.loc[L])],
+                         expected="LN < MF", tolerance="[C] 0.011 vs 0.107", passed=float(ln.loc[L]) < float(mf.loc[L]))
+    record.verify()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D19, D20: real data
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.claim("D19")
+def test_d19_real_image_batch_gap_after_ln(record, profile, device, seed, data_root):
+    """``isogap_vs_theory.pdf``: the authors' torch MLP (``norm -> fc -> act`` blocks, ``nn.LayerNorm``, biases)
+    at init on a real image batch; the gap after every LN stays below beta_sigma^{-l} gap(0) + 0.05 and gap(10)
+    is ordered ReLU < Tanh < Sigmoid. Default data: scikit-learn digits, batch 32 (full rank), width 1000,
+    10 blocks, 3 seeds (each its own batch and weights); with ``--data-root`` CIFAR-10 (paper profile: batch 100,
+    width 5000, 10 reruns; paper values at l = 10: ReLU 0.03, Tanh 0.27, Sigmoid 0.70).
+
+    Calibration of the +0.05 (not calibrated in the note): over 3 x 3 seeds on digits the maximum over layers
+    1..10 and seeds of gap(l) - beta_sigma^{-l} gap(0) was -0.044/-0.033/-0.036 (ReLU), -0.152/-0.116/-0.130
+    (Tanh), -0.047/-0.030/-0.030 (Sigmoid): the bound holds with >= 0.03 to spare even without slack; the
+    1%-false-failure prediction bound from that spread (t_{0.995,8} s sqrt(1 + 1/9), s ~ 0.01) is ~ -0.0,
+    so +0.05 leaves a margin of ~0.05. Measured digits values at l = 10 (seed means): ReLU 0.045, Tanh 0.26,
+    Sigmoid 0.68; gap(0) 0.90-0.98 (paper CIFAR 0.93).
+    Negative control: identity activation (beta_sigma = 1): no contraction, gap(10) >= 0.9 gap(0) for every seed
+    (calibrated 1.10-1.15 x; it drifts up)."""
+    cfg = _cfg("D19", profile)
+    df = record.frame("gap_after_ln", exp.image_batch_trace(device=device, seed=seed, data_root=data_root, **cfg))
+    df["excess"] = df.gap - df.theory
+    L = cfg["depth"]
+    p = _gap_table(df)
+    for act in ("relu", "tanh", "sigmoid"):
+        ex = float(df[(df.activation == act) & (df.layer >= 1)].excess.max())
+        record.check(f"{act}: max_(l>=1, seed) gap(l) - beta_sigma^-l gap(0)", ex, expected="<= 0.05",
+                     tolerance="calibrated, see docstring", passed=ex <= 0.05,
+                     note=f"seed-mean gap({L}) = {float(p[act].loc[L].mean()):.4f}")
+    order = bool(((p["relu"].loc[L] < p["tanh"].loc[L]) & (p["tanh"].loc[L] < p["sigmoid"].loc[L])).all())
+    record.check(f"every seed: gap_{L}(relu) < gap_{L}(tanh) < gap_{L}(sigmoid)", order, expected=True,
+                 tolerance="directional; paper 0.03 < 0.27 < 0.70", passed=order)
+    if "identity" in p.columns.get_level_values(0):
+        r = float((p["identity"].loc[L] / p["identity"].loc[0]).min())
+        record.check(f"identity: min_seed gap({L}) / gap(0)", r, expected=">= 0.9", tolerance="no contraction",
+                     passed=r >= 0.9, control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D20")
+def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_root):
+    """T5 (``beta0_train_loss.pdf``, directional): training speed is ordered by beta_sigma, ReLU (1.27) fastest,
+    Sigmoid (1.016) slowest. LN-MLP ``[width] x 10`` (``fc -> act -> nn.LayerNorm``, linear readout), SGD lr 0.01
+    without momentum, cross-entropy; quick profile: digits, width 256, batch 64, 5 epochs, 3 seeds (paper: CIFAR-10,
+    width 1000, batch 512, 10 epochs, 5 seeds; losses at epoch 9 ReLU 0.25, Tanh 1.28, Sigmoid 1.96).
+    Checks: final training loss ordered ReLU < Tanh < Sigmoid with non-overlapping mean +- std bands over seeds
+    (the note's criterion), and every seed individually ordered. Deviation (stated in the experiment): no
+    activation on the logits. Calibration (2 x 3 seeds, OMP 1 thread ~30 s): final (epoch 5) losses ReLU
+    0.049-0.056, Tanh 0.057-0.060, Sigmoid 0.093-0.098: ordered in every seed, bands disjoint but the ReLU/Tanh
+    margin is thin (~0.002). Finding: on digits the *early* ordering is reversed (epoch 1: Sigmoid 0.73 < Tanh
+    0.86 < ReLU 1.43), so "speed" holds only for the final loss; recorded, not asserted.
+    Negative control: the slow arm, Sigmoid, has the highest final loss in every seed."""
+    cfg = _cfg("D20", profile)
+    df = record.frame("train_loss", exp.train_loss_curves(device=device, seed=seed, data_root=data_root, **cfg))
+    last = df[df.epoch == df.epoch.max()].pivot_table(index="seed", columns="activation", values="loss")
+    first = df[df.epoch == 0].pivot_table(index="seed", columns="activation", values="loss")
+    m, s = last.mean(), last.std(ddof=1)
+    order = ("relu", "tanh", "sigmoid")
+    bands = all(m[a] + s[a] < m[b] - s[b] for a, b in zip(order[:-1], order[1:]))
+    record.check("final loss mean +- std: relu < tanh < sigmoid, bands disjoint",
+                 [round(float(m[a]), 4) for a in order], expected="increasing, disjoint",
+                 tolerance="seed std bands (note)", passed=bands,
+                 note=f"std {[round(float(s[a]), 4) for a in order]}; paper CIFAR 0.25/1.28/1.96")
+    per_seed = bool(((last["relu"] < last["tanh"]) & (last["tanh"] < last["sigmoid"])).all())
+    record.check("every seed: relu < tanh < sigmoid", per_seed, expected=True, tolerance="directional",
+                 passed=per_seed)
+    slow = bool((last["sigmoid"] > last[["relu", "tanh"]].max(axis=1)).all())
+    record.check("every seed: sigmoid (beta_sigma 1.016) has the highest final loss", slow, expected=True,
+                 tolerance="the note's slow arm", passed=slow, control=True)
+    e1 = df[df.epoch == 1].groupby("activation").loss.mean()
+    record.check("epoch-1 mean loss relu / tanh / sigmoid (info)", [round(float(e1[a]), 4) for a in order],
+                 expected="recorded", tolerance="not asserted: on digits the early ordering is reversed",
+                 passed=True)
+    record.verify()

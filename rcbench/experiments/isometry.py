@@ -1,0 +1,677 @@
+"""Experiments of paper D: Joudaki, Daneshmand, Bach, *On the impact of activation and normalization in obtaining
+isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399); notes ``D_isometry.md``.
+
+Layout: paper D already writes a batch as ``X in R^{n x d}`` (samples x features) with Gram ``G = X X^T``, like
+rcbench; nothing is transposed. The LN-MLP is ``x_{l+1} = LN(sigma(W_l x_l))`` with ``W_l ~ N(0, 1/d)``, LN = centre
+each sample row, then scale it to mean square 1: ``MLP(norm="ln", activation=sigma, order="act_norm",
+init="gaussian")``. Variants: ``order="norm_act"`` (sigma(LN(W x)), D14), ``norm="ln_nocenter"`` (no centring, D13),
+and the mean-field centring/scaling of ``validations.ipynb`` (:class:`MeanFieldNorm`, D17, D18).
+
+Every function validates its configuration before any work and returns a tidy DataFrame (one row per
+layer x seed x setting). ``PROFILES[profile][claim_id]`` holds the keyword arguments of each claim's experiment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+import rcbench.metrics as M
+from rcbench.data import load
+from rcbench.device import MEASUREMENT_DTYPE, resolve_device
+from rcbench.experiments.common import generator, require_n_le_d, tidy
+from rcbench.networks import ACTIVATIONS, MLP, Normalization, NumericalDivergence, get_norm
+from rcbench.networks.gram_chain import GramChain
+from rcbench.theory import hermite as H
+from rcbench.theory.normalization import scaling_isometry_gain, scaling_isometry_lower_bound
+
+__all__ = [
+    "PROFILES",
+    "config",
+    "degenerate_input",
+    "MeanFieldNorm",
+    "mean_field_norm",
+    "isometry_basics",
+    "scaling_identity",
+    "column_scaling",
+    "activation_table",
+    "mehler_check",
+    "contraction_grid",
+    "orbit",
+    "mean_field_gram",
+    "ln_trace",
+    "ln_steps",
+    "mf_vs_finite",
+    "fit_potential_rate",
+    "gain_table",
+    "image_batch_trace",
+    "train_loss_curves",
+]
+
+# ---------------------------------------------------------------------------------------------------------------
+# profiles
+# ---------------------------------------------------------------------------------------------------------------
+_MAIN5 = ("relu", "tanh", "sigmoid", "sin", "exp")
+_D9_PAPER_ACTS = ("relu", "leaky_relu", "tanh", "sigmoid", "selu", "elu", "silu", "gelu", "sin", "exp")
+
+PROFILES: dict[str, dict[str, dict]] = {
+    "quick": {
+        "D1": dict(trials=200, max_n=20),
+        "D2": dict(trials=2000, max_n=20, max_d=200),
+        "D3": dict(trials=300, max_d=20),
+        "D6": dict(points=4001),
+        "D7": dict(n=10, d=1000, depth=30, degeneracy=10.0, seeds=3),
+        "D8": dict(activations=("relu", "tanh"), d=512, n=10, depth=20, seeds=3, degeneracy=10.0),
+        "D9": dict(activations=("relu", "tanh", "sigmoid"), d=1000, n=10, depth=20, seeds=4, degeneracy=10.0),
+        "D10": dict(activations=_MAIN5, d=1000, n=10, depth=15, seeds=8, degeneracy=10.0),
+        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=1000, n=10, depth=20, seeds=3,
+                    degeneracy=10.0),
+        "D12": dict(d=1000, n=10, depth=20, seeds=3, degeneracy=10.0),
+        "D13": dict(d=1000, n=10, depth=30, seeds=4, degeneracy=100.0),
+        "D14": dict(d=1000, n=10, depth=30, seeds=4, degeneracy=100.0),
+        "D15": dict(d=1000, n=10, depth=10, seeds=3, degeneracy=10.0),
+        "D17": dict(widths=(100, 500, 1000), n=10, depth=30, seeds=4, degeneracy=10.0),
+        "D18": dict(widths=(100, 500, 1000), n=10, depth=30, seeds=4, degeneracy=10.0),
+        "D19": dict(activations=("relu", "tanh", "sigmoid", "identity"), width=1000, depth=10, batch=32, seeds=3,
+                    dataset="cifar10"),
+        "D20": dict(activations=("relu", "tanh", "sigmoid"), width=256, depth=10, batch_size=64, epochs=5,
+                    lr=0.01, seeds=3, dataset="cifar10"),
+    },
+    "paper": {
+        "D1": dict(trials=2000, max_n=40),
+        "D2": dict(trials=20000, max_n=20, max_d=200),
+        "D3": dict(trials=2000, max_d=40),
+        "D6": dict(points=40001),
+        "D7": dict(n=32, d=5000, depth=30, degeneracy=10.0, seeds=10),
+        "D8": dict(activations=_MAIN5, d=1000, n=10, depth=30, seeds=10, degeneracy=10.0),
+        "D9": dict(activations=_D9_PAPER_ACTS, d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
+        "D10": dict(activations=_MAIN5, d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
+        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=2000, n=10, depth=30, seeds=10,
+                    degeneracy=10.0),
+        "D12": dict(d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
+        "D13": dict(d=1000, n=10, depth=30, seeds=10, degeneracy=100.0),
+        "D14": dict(d=1000, n=10, depth=30, seeds=10, degeneracy=100.0),
+        "D15": dict(d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
+        "D17": dict(widths=(100, 500, 1000, 2000, 4000), n=10, depth=30, seeds=10, degeneracy=10.0),
+        "D18": dict(widths=(100, 500, 1000), n=10, depth=30, seeds=10, degeneracy=10.0),
+        "D19": dict(activations=("relu", "tanh", "sigmoid", "identity"), width=5000, depth=10, batch=100,
+                    seeds=10, dataset="cifar10"),
+        "D20": dict(activations=("relu", "tanh", "sigmoid"), width=1000, depth=10, batch_size=512, epochs=10,
+                    lr=0.01, seeds=5, dataset="cifar10"),
+    },
+}
+
+
+def config(claim_id: str, profile: str) -> dict:
+    """A copy of the keyword arguments of claim ``claim_id``'s experiment under ``profile``."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
+    if claim_id not in PROFILES[profile]:
+        raise KeyError(f"no configuration for {claim_id!r} (the exact claims D4, D5, D16 have no sizes)")
+    return dict(PROFILES[profile][claim_id])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------------------------------------------
+def _pos_int(v, name):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def _check_activation(act):
+    if isinstance(act, str):
+        if act.lower().replace("-", "_") not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; known: {sorted(ACTIVATIONS)}")
+    elif not callable(act):
+        raise TypeError(f"activation must be a name or a callable, got {act!r}")
+    return act
+
+
+def _act_label(act) -> str:
+    return act if isinstance(act, str) else getattr(act, "__name__", type(act).__name__)
+
+
+def _finite_positive(v, name):
+    if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {v!r}")
+    return float(v)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# inputs and the mean-field normalisation
+# ---------------------------------------------------------------------------------------------------------------
+def degenerate_input(n: int, d: int, degeneracy: float, *, seed: int = 0, ensemble: int = 1,
+                     device="cpu") -> torch.Tensor:
+    """The authors' ``create_input`` (validations.ipynb): ``X = randn(n, d)``, top singular value times
+    ``degeneracy``, rescaled to mean square 1, then every row to mean square 1. Shape ``(ensemble, n, d)``, float64.
+
+    The rows have mean square 1, so the first pre-activations ``W x`` are standard normal with the input's
+    correlations (the mean-field recursion starts from them). The ``l = 0`` value reported here is measured on
+    these row-normalised inputs (the notes' §8 table: gap 1.54 for degeneracy 10, n = 10, d = 1000).
+    """
+    n, d, ensemble = _pos_int(n, "n"), _pos_int(d, "d"), _pos_int(ensemble, "ensemble")
+    degeneracy = _finite_positive(degeneracy, "degeneracy")
+    require_n_le_d(n, d, "paper D input")
+    X = torch.randn((ensemble, n, d), generator=generator(seed), dtype=MEASUREMENT_DTYPE)
+    U, S, Vh = torch.linalg.svd(X, full_matrices=False)
+    S = S.clone()
+    S[:, 0] *= degeneracy
+    X = U @ torch.diag_embed(S) @ Vh
+    X = X / X.pow(2).mean((-2, -1), keepdim=True).sqrt()
+    X = X / X.pow(2).mean(-1, keepdim=True).sqrt()
+    return X.to(resolve_device(device))
+
+
+class MeanFieldNorm(nn.Module):
+    """The normalisation variants of validations.ipynb, acting on each sample row of ``(..., n, d)``.
+
+    ``center``: ``"layer"`` (subtract the row mean: LN), ``"constant"`` (subtract the constant ``c0 = E sigma``:
+    "LN(a - c0)"), or ``None``. ``scale``: ``"layer"`` (row to mean square 1: LN), ``"constant"`` (divide by the
+    constant ``sqrt(E sigma^2 - c0^2)``: 'MF'), or ``None``.
+    """
+
+    def __init__(self, c0: float, std: float, center: str | None = "constant", scale: str | None = "layer"):
+        super().__init__()
+        if center not in ("layer", "constant", None) or scale not in ("layer", "constant", None):
+            raise ValueError(f"center/scale must be 'layer', 'constant' or None, got {center!r}, {scale!r}")
+        self.c0, self.std, self.center, self.scale = float(c0), float(std), center, scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.center == "layer":
+            x = x - x.mean(-1, keepdim=True)
+        elif self.center == "constant":
+            x = x - self.c0
+        if self.scale == "layer":
+            x = x / x.pow(2).mean(-1, keepdim=True).sqrt()
+        elif self.scale == "constant":
+            x = x / self.std
+        return x
+
+    def extra_repr(self) -> str:
+        return f"c0={self.c0:.5f}, std={self.std:.5f}, center={self.center}, scale={self.scale}"
+
+
+def mean_field_norm(act, *, center: str | None = "constant", scale: str | None = "layer"):
+    """A norm factory ``f(d) -> MeanFieldNorm`` with the constants of ``act`` (for ``MLP(norm=...)``)."""
+    c = H.activation_constants(act)
+    factory = lambda d: MeanFieldNorm(c.c0, math.sqrt(c.variance), center, scale)  # noqa: E731
+    factory.__name__ = f"mf_norm(center={center}, scale={scale})"
+    return factory
+
+
+def _sqrt_factor(C: torch.Tensor) -> torch.Tensor:
+    """A representation ``F`` with ``F F^T = C`` (PSD ``C``), so metrics defined on representations apply to
+    mean-field correlation matrices."""
+    lam, V = torch.linalg.eigh(C)
+    return V * lam.clamp_min(0).sqrt().unsqueeze(-2)
+
+
+def _mf_metrics(C: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Isometry gap and potential of stacked mean-field correlation matrices ``(..., n, n)``."""
+    gap = M.spectral_metrics(C, ["isometry_gap"])["isometry_gap"]
+    return {"mf_gap": gap, "mf_gamma": M.potential(_sqrt_factor(C))}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# exact claims: D1-D3
+# ---------------------------------------------------------------------------------------------------------------
+def _groups(trials: int, max_n: int, g: torch.Generator, lo: int = 2):
+    """Split ``trials`` into batches of equal ``n`` (random ``n`` in ``[lo, max_n]``), so each batch is one call."""
+    ns = torch.randint(lo, max_n + 1, (trials,), generator=g)
+    return [(int(n), int((ns == n).sum())) for n in torch.unique(ns) if int((ns == n).sum()) > 0]
+
+
+def isometry_basics(*, trials: int = 200, max_n: int = 20, seed: int = 0) -> pd.DataFrame:
+    """D1 (T0): for random PSD ``M = A A^T`` (``A`` of shape ``n x 3n`` with log-normal row scales,
+    ``2 <= n <= max_n``): ``I(M)``, ``I(cM)``, ``I(U M U^T)`` (via ``c^{1/2} A`` and ``U A``, Haar ``U``),
+    ``I(c I_n)`` and ``I``/gap of a rank-deficient ``M`` (last row of ``A`` a combination of the others).
+    Trials of equal ``n`` are batched (one call per metric and ``n``)."""
+    trials, max_n = _pos_int(trials, "trials"), _pos_int(max_n, "max_n")
+    if max_n < 2:
+        raise ValueError("max_n must be at least 2")
+    g = generator(seed)
+    frames = []
+    for n, k in _groups(trials, max_n, g):
+        f64 = dict(generator=g, dtype=torch.float64)
+        A = torch.randn(k, n, 3 * n, **f64) * torch.exp(torch.randn(k, n, 1, **f64))
+        c = torch.exp(3 * torch.randn(k, 1, 1, **f64))
+        U, _ = torch.linalg.qr(torch.randn(k, n, n, **f64))
+        B = A.clone()
+        B[:, -1] = 0.5 * B[:, 0] + 0.25 * B[:, max(n - 2, 0)]
+        eye = torch.eye(n, dtype=torch.float64).expand(k, n, n)
+        frames.append(pd.DataFrame({
+            "n": n, "isometry": M.isometry(A).numpy(), "scaled": M.isometry(c.sqrt() * A).numpy(),
+            "rotated": M.isometry(U @ A).numpy(), "identity": M.isometry(eye).numpy(),
+            "identity_times_c": M.isometry(c.sqrt() * eye).numpy(), "singular": M.isometry(B).numpy(),
+            "singular_gap": M.isometry_gap(B).numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, seed: int = 0) -> pd.DataFrame:
+    """D2 (T1): LN's scaling step ``x_i -> x_i / ||x_i||`` on random ``X`` (``2 <= n <= max_n``, ``n <= d <= max_d``,
+    log-normal row scales). Per trial: ``I(G)``, ``I(G_hat)``, the exact factor ``AM(a)/GM(a)``
+    (:func:`rcbench.theory.normalization.scaling_isometry_gain`), the lower bound ``1 + Var(r)/E[r]^2``, and for
+    the controls the isometry after the centring step alone and after scaling rows that already have equal norms.
+    Trials of equal ``n`` are batched and share a random ``d``."""
+    trials, max_n, max_d = _pos_int(trials, "trials"), _pos_int(max_n, "max_n"), _pos_int(max_d, "max_d")
+    if max_d < max_n:
+        raise ValueError(f"max_d ({max_d}) must be >= max_n ({max_n}): the sample Gram must be non-singular")
+    g = generator(seed)
+    scale_rows = Normalization("features", center=False, scale="norm")
+    centre = Normalization("features", center=True, scale=None)
+    frames = []
+    for n, k in _groups(trials, max_n, g):
+        for part in torch.arange(k).chunk(2):  # two random d per n
+            m = len(part)
+            d = int(torch.randint(n, max_d + 1, (1,), generator=g))
+            f64 = dict(generator=g, dtype=torch.float64)
+            X = torch.randn(m, n, d, **f64) * torch.exp(torch.randn(m, n, 1, **f64))
+            r = torch.linalg.vector_norm(X, dim=-1)
+            Xs = scale_rows(X)
+            frames.append(pd.DataFrame({
+                "n": n, "d": d, "iso": M.isometry(X).numpy(), "iso_scaled": M.isometry(Xs).numpy(),
+                "gain": scaling_isometry_gain(r**2).numpy(), "bound": scaling_isometry_lower_bound(r).numpy(),
+                "iso_centred": M.isometry(centre(X)).numpy(), "iso_equal_norms": M.isometry(Xs).numpy(),
+                "iso_equal_norms_scaled": M.isometry(scale_rows(3.0 * Xs)).numpy(),
+            }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0) -> pd.DataFrame:
+    """D3 (T1, BN analogue): scale the feature columns of ``H`` (``n > d``) to unit norm (paper BN, ``"bn"``) and
+    compare the isometry of the feature Gram ``C = H^T H`` (measured as the sample Gram of ``H^T``). Trials of
+    equal ``d`` are batched with ``n = 2d + 1``... ``4d + 1`` drawn per batch."""
+    trials, max_d = _pos_int(trials, "trials"), _pos_int(max_d, "max_d")
+    g = generator(seed)
+    bn = get_norm("bn", 1)
+    frames = []
+    for d, k in _groups(trials, max_d, g):
+        n = int(torch.randint(d + 1, 4 * d + 2, (1,), generator=g))
+        f64 = dict(generator=g, dtype=torch.float64)
+        X = torch.randn(k, n, d, **f64) * torch.exp(torch.randn(k, 1, d, **f64))
+        Xb = bn(X)
+        c = torch.linalg.vector_norm(X, dim=-2)
+        T = lambda Y: Y.transpose(-1, -2)  # noqa: E731
+        frames.append(pd.DataFrame({
+            "n": n, "d": d, "iso": M.isometry(T(X)).numpy(), "iso_bn": M.isometry(T(Xb)).numpy(),
+            "gain": scaling_isometry_gain(c**2).numpy(), "iso_bn_again": M.isometry(T(bn(Xb))).numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# exact claims: D4-D7, D16 (quadrature and mean field)
+# ---------------------------------------------------------------------------------------------------------------
+def activation_table(activations: Sequence = ("identity", "relu", "leaky_relu", "tanh", "sigmoid", "selu", "elu",
+                                              "silu", "gelu", "sin", "exp", "he2", "he3"),
+                     *, k_max: int = 60) -> pd.DataFrame:
+    """D4: ``c0, c1, E sigma^2, beta_0, beta_sigma, alpha`` by quadrature, plus ``sum_{k<=k_max} c_k^2`` of the
+    normalised and of the unnormalised (authors' ``hermit_coefs``) basis."""
+    rows = []
+    for act in activations:
+        _check_activation(act)
+        c = H.activation_constants(act)
+        coef = H.hermite_coefficients(act, k_max)
+        fact = np.array([math.sqrt(math.factorial(k)) for k in range(k_max + 1)])
+        rows.append({
+            "activation": _act_label(act), "c0": c.c0, "c1": c.c1, "second_moment": c.second_moment,
+            "beta0": c.beta0, "beta_sigma": c.beta_sigma, "alpha": c.alpha,
+            "coef_c0": coef[0], "coef_c1": coef[1],
+            "parseval": float((coef**2).sum()), "parseval_unnormalised": float(((coef / fact) ** 2).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, samples: int = 2_000_000,
+                     seed: int = 0) -> pd.DataFrame:
+    """D4, Monte-Carlo variant (the authors' ``compute_beta``): ``beta_sigma`` from sample means of ``sigma(X)``,
+    ``X sigma(X)``, ``sigma(X)^2`` over ``samples`` draws."""
+    from rcbench.networks import get_activation
+
+    samples = _pos_int(samples, "samples")
+    x = torch.randn(samples, generator=generator(seed), dtype=torch.float64)
+    rows = []
+    for act in activations:
+        s = get_activation(_check_activation(act))(x)
+        c0, c1, m2 = s.mean().item(), (x * s).mean().item(), (s * s).mean().item()
+        rows.append({"activation": _act_label(act), "beta_sigma_mc": 2 - c1**2 / (m2 - c0**2),
+                     "beta_sigma": H.beta_sigma(act)})
+    return pd.DataFrame(rows)
+
+
+def mehler_check(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "gelu", "he2", "he3"),
+                 *, rhos: Sequence[float] = (-0.9, -0.5, -0.2, 0.0, 0.3, 0.5, 0.7, 0.9), k_max: int = 60,
+                 ) -> pd.DataFrame:
+    """D5: the Mehler series ``sum_{k<=k_max} c_k^2 rho^k`` (plain truncation, as in the note) against the 2-D
+    quadrature of ``E[sigma(X) sigma(Y)]`` (or the arc-cosine closed form for ReLU), and ``kappa_hat`` at 0, 1,
+    its slope at 0 against ``beta_0``, plus the uncentred map at 0."""
+    rows = []
+    for act in activations:
+        _check_activation(act)
+        name = _act_label(act)
+        coef = H.hermite_coefficients(act, k_max)
+        sq = coef**2
+        kern = H.dual_kernel(act)
+        c = kern.constants
+        for r in rhos:
+            series = float(np.polyval(sq[::-1], r))
+            ref = float(H.relu_dual_kernel(r)) if name == "relu" else float(H.dual_kernel_quadrature(act, r))
+            rows.append({"activation": name, "rho": r, "series": series, "reference": ref,
+                         "error": abs(series - ref), "relative_error": abs(series - ref) / max(abs(ref), c.variance)})
+        h = 1e-6
+        slope0 = float((kern.kappa_hat(h) - kern.kappa_hat(-h)) / (2 * h))
+        rows.append({"activation": name, "rho": np.nan, "kappa_hat_0": float(kern.kappa_hat(0.0)),
+                     "kappa_hat_1": float(kern.kappa_hat(1.0)), "slope_0": slope0, "beta0": c.beta0,
+                     "uncentred_0": float(kern.kappa_uncentred(0.0)), "c0_sq_over_m2": c.c0**2 / c.second_moment})
+    return pd.DataFrame(rows)
+
+
+def contraction_grid(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "gelu", "silu", "he2",
+                                              "he3", "identity"),
+                     *, points: int = 4001, lim: float = 0.999) -> pd.DataFrame:
+    """D6 (Theorem A2): ``Psi(kappa_hat(rho)) / Psi(rho)`` on a grid of ``points`` values in ``[-lim, lim]``
+    (``rho = 0`` excluded), its maximum, its value next to 0, against ``alpha = 1/beta_sigma`` and ``beta_0``."""
+    points = _pos_int(points, "points")
+    rho = np.linspace(-lim, lim, points)
+    rho = rho[np.abs(rho) > 1e-12]
+    rows = []
+    for act in activations:
+        _check_activation(act)
+        kern = H.dual_kernel(act)
+        ratio = H.potential_psi(kern.kappa_hat(rho)) / H.potential_psi(rho)
+        small = 1e-4
+        near0 = float(H.potential_psi(kern.kappa_hat(small)) / H.potential_psi(small))
+        rows.append({"activation": _act_label(act), "max_ratio": float(ratio.max()), "min_ratio": float(ratio.min()),
+                     "ratio_near_0": near0, "alpha": kern.constants.alpha, "beta0": kern.constants.beta0})
+    return pd.DataFrame(rows)
+
+
+def orbit(act, rho0: float, steps: int, *, centred: bool = True) -> np.ndarray:
+    """``rho_0, kappa_hat(rho_0), ...`` (``steps + 1`` values) of one correlation under the mean-field map."""
+    kern = H.dual_kernel(_check_activation(act))
+    out = [float(rho0)]
+    f = kern.correlation_map(centred)
+    for _ in range(_pos_int(steps, "steps")):
+        out.append(float(f(out[-1])))
+    return np.array(out)
+
+
+def mean_field_gram(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "identity"), *, n: int = 10,
+                    d: int = 1000, depth: int = 30, degeneracy: float = 10.0, seeds: int = 3, seed: int = 0,
+                    centred: bool = True, device="cpu") -> pd.DataFrame:
+    """D7, D12: the mean-field recursion of the input correlation matrix through LN o sigma (``centred``) or
+    RMS o sigma (``centred=False``): per layer and seed the gap, the potential ``gamma`` and the theory bound
+    ``gamma(G^0) beta_sigma^{-l}``."""
+    depth = _pos_int(depth, "depth")
+    X = degenerate_input(n, d, degeneracy, seed=seed, ensemble=seeds, device="cpu")
+    G0 = X @ X.transpose(-1, -2)
+    frames = []
+    for act in activations:
+        _check_activation(act)
+        C = H.mean_field_trajectory(G0, act, depth, centred=centred)
+        vals = _mf_metrics(C)
+        bs = H.beta_sigma(act)
+        bound = vals["mf_gamma"][0:1] * bs ** -torch.arange(depth + 1, dtype=torch.float64).unsqueeze(-1)
+        frames.append(tidy({**vals, "bound": bound}, activation=_act_label(act), centred=centred, n=n,
+                           degeneracy=degeneracy))
+    return pd.concat(frames, ignore_index=True)
+
+
+def gain_table(activations: Sequence = ("relu", "tanh", "sin", "sigmoid", "selu"),
+               gains: Sequence[float] = (0.5, 1.0, 2.0, 3.0)) -> pd.DataFrame:
+    """D16: ``beta_sigma`` of ``sigma(g x)`` (weights ``N(0, g^2/d)``) by quadrature, plus ``sigmoid(2x)``."""
+    rows = []
+    for act in activations:
+        _check_activation(act)
+        for g in gains:
+            rows.append({"activation": _act_label(act), "gain": float(g), "beta_sigma": H.beta_sigma(act, gain=g)})
+    rows.append({"activation": "sigmoid(2x)", "gain": 1.0, "beta_sigma": H.beta_sigma("sigmoid", gain=2.0)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# finite-width LN-MLPs: D8-D15, D17, D18
+# ---------------------------------------------------------------------------------------------------------------
+SAMPLERS = ("gram_chain", "mlp")
+
+
+def _build(act, d, depth, seeds, seed, norm, order, device, gain=1.0, sampler="mlp"):
+    """The LN-MLP with explicit ``N(0, 1/d)`` weights (``sampler="mlp"``), or its exact-in-law Gram-chain sampler
+    (:class:`rcbench.networks.gram_chain.GramChain`: the same blocks, the weight product drawn from the ``n x n``
+    Gram; ``n d`` instead of ``d^2`` random numbers per layer, exact for one forward call)."""
+    cls = MLP if sampler == "mlp" else GramChain
+    return cls(d, d, depth, norm=norm, activation=act, order=order, init="gaussian", gain=gain, ensemble=seeds,
+               seed=seed, device=resolve_device(device))
+
+
+def ln_trace(activations: Sequence = ("relu",), *, d: int = 1000, n: int = 10, depth: int = 20, seeds: int = 3,
+             seed: int = 0, degeneracy: float = 10.0, norm="ln", order: str = "act_norm", mean_field: bool = True,
+             mf_centred: bool = True, sampler: str = "gram_chain", device="cpu") -> pd.DataFrame:
+    """Per layer (0 = input) and seed: isometry gap ``gap`` and potential ``gamma`` of the sample Gram of a
+    finite-width net ``MLP(norm, activation, order, init="gaussian")`` fed :func:`degenerate_input`, and (with
+    ``mean_field``) the mean-field gap and potential ``mf_gap``, ``mf_gamma`` from the same input (map
+    ``kappa_hat`` if ``mf_centred`` else ``kappa/kappa(1)``). One forward pass per activation for all seeds.
+    ``norm`` is a name, a factory, or ``"mf:<center>:<scale>"`` for :func:`mean_field_norm`. ``sampler``:
+    ``"gram_chain"`` (default, exact in law and ~100x cheaper at ``n = 10``, ``d = 1000``) or ``"mlp"``
+    (explicit weights).
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    d, n, depth, seeds = _pos_int(d, "d"), _pos_int(n, "n"), _pos_int(depth, "depth"), _pos_int(seeds, "seeds")
+    require_n_le_d(n, d, "paper D")
+    if order not in ("act_norm", "norm_act"):
+        raise ValueError(f"order must be 'act_norm' or 'norm_act', got {order!r}")
+    for act in activations:
+        _check_activation(act)
+    x = degenerate_input(n, d, degeneracy, seed=seed + 7919, ensemble=seeds, device=device)
+    G0 = (x @ x.transpose(-1, -2)).cpu()
+    frames = []
+    for act in activations:
+        nrm = norm
+        if isinstance(norm, str) and norm.startswith("mf:"):
+            _, cen, sc = norm.split(":")
+            nrm = mean_field_norm(act, center=None if cen == "none" else cen, scale=None if sc == "none" else sc)
+        net = _build(act, d, depth, seeds, seed, nrm, order, device, sampler=sampler)
+        grams, gammas = [], []
+
+        def cb(l, h):
+            grams.append(h @ h.transpose(-1, -2))
+            gammas.append(M.potential(h))
+
+        with torch.no_grad():
+            net(x, callback=cb)
+        grams = torch.stack(grams)
+        vals = {"gap": M.spectral_metrics(grams, ["isometry_gap"], d=d)["isometry_gap"].cpu(),
+                "gamma": torch.stack(gammas).cpu()}
+        if mean_field:
+            C = H.mean_field_trajectory(G0, act, depth, centred=mf_centred)
+            vals.update(_mf_metrics(C))
+        frames.append(tidy(vals, activation=_act_label(act), d=d, n=n, degeneracy=degeneracy,
+                           norm=nrm if isinstance(nrm, str) else getattr(nrm, "__name__", "custom"), order=order))
+    return pd.concat(frames, ignore_index=True)
+
+
+def ln_steps(activations: Sequence = ("relu",), *, d: int = 512, n: int = 10, depth: int = 20, seeds: int = 3,
+             seed: int = 0, degeneracy: float = 10.0, device="cpu") -> pd.DataFrame:
+    """D8: step through ``LN(sigma(W x))`` block by block and measure the gap after each step: the previous block's
+    output (``gap_in``), after ``sigma(W x)`` (``gap_act``), after LN's centring (``gap_centred``) and after LN's
+    scaling (``gap_ln``, the block output), plus the exact scaling factor ``AM(a)/GM(a)`` of the scaling step."""
+    d, n, depth, seeds = _pos_int(d, "d"), _pos_int(n, "n"), _pos_int(depth, "depth"), _pos_int(seeds, "seeds")
+    require_n_le_d(n, d, "D8")
+    centre = Normalization("features", center=True, scale=None)
+    frames = []
+    x = degenerate_input(n, d, degeneracy, seed=seed + 7919, ensemble=seeds, device=device)
+    for act in activations:
+        net = _build(_check_activation(act), d, depth, seeds, seed, "ln", "act_norm", device)
+        h = x
+        stats = {k: [] for k in ("gap_in", "gap_act", "gap_centred", "gap_ln", "log_gain")}
+        with torch.no_grad():
+            for block in net.blocks:
+                a = block.act(block.linear(h))
+                c = centre(a)
+                out = block.norm(a)
+                stats["gap_in"].append(M.isometry_gap(h))
+                stats["gap_act"].append(M.isometry_gap(a))
+                stats["gap_centred"].append(M.isometry_gap(c))
+                stats["gap_ln"].append(M.isometry_gap(out))
+                stats["log_gain"].append(torch.log(scaling_isometry_gain(c.pow(2).sum(-1))))
+                h = out
+        frames.append(tidy({k: torch.stack(v).cpu() for k, v in stats.items()}, layer_start=1,
+                           activation=_act_label(act), d=d, n=n))
+    return pd.concat(frames, ignore_index=True)
+
+
+def mf_vs_finite(*, widths: Sequence[int] = (100, 500, 1000), n: int = 10, depth: int = 30, seeds: int = 4,
+                 seed: int = 0, degeneracy: float = 10.0, activation="relu",
+                 scalings: Sequence[str] = ("layer", "constant"), center: str = "constant",
+                 sampler: str = "gram_chain", device="cpu") -> pd.DataFrame:
+    """D17, D18 (``mf_vs_finite.pdf``): centring by the constant ``c0``, then scaling by LN (``"layer"``) or by the
+    constant ``sqrt(E sigma^2 - c0^2)`` (``"constant"``), for each width: per layer and seed the gap."""
+    frames = []
+    for w in widths:
+        for sc in scalings:
+            df = ln_trace((activation,), d=_pos_int(w, "width"), n=n, depth=depth, seeds=seeds, seed=seed,
+                          degeneracy=degeneracy, norm=f"mf:{center}:{sc}", mean_field=False, sampler=sampler,
+                          device=device)
+            df["scaling"] = sc
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit_potential_rate(df: pd.DataFrame, column: str = "gamma", *, max_layer: int = 15, min_value: float = 1.0,
+                       start_layer: int = 1):
+    """D10: least-squares slope of ``log gamma`` over layers ``start_layer <= l <= max_layer`` with
+    ``gamma > min_value`` (all seeds pooled); returns ``(rate = exp(slope), Fit)``."""
+    from rcbench import stats
+
+    sel = df[(df.layer >= start_layer) & (df.layer <= max_layer) & (df[column] > min_value)
+             & np.isfinite(df[column])]
+    if sel.layer.nunique() < 3:
+        raise ValueError(f"fewer than 3 layers with {column} > {min_value}: cannot fit a rate")
+    fit = stats.slope(sel.layer, sel[column], logy=True)
+    return math.exp(fit.slope), fit
+
+
+def potential_floor_ratio(df: pd.DataFrame, *, floor: float = 4.0, column: str = "gamma") -> pd.DataFrame:
+    """D11: per activation, seed and layer ``l >= 1`` of an :func:`ln_trace` frame, the ratio
+    ``gamma(G^l) / (gamma(G^1) alpha^{l-1} + floor / sqrt(d))`` with ``alpha = 1/beta_sigma`` (Theorem A2's rate
+    from the first LN output, plus the finite-width noise floor)."""
+    out = []
+    for act, g in df[df.layer >= 1].groupby("activation"):
+        alpha = H.contraction_rate(act)
+        g1 = g[g.layer == 1].set_index("seed")[column]
+        bound = g1.loc[g.seed].to_numpy() * alpha ** (g.layer.to_numpy() - 1) + floor / np.sqrt(g.d.to_numpy())
+        out.append(g.assign(bound=bound, ratio=g[column].to_numpy() / bound))
+    return pd.concat(out, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D19: real image batch through a torch LN-MLP
+# ---------------------------------------------------------------------------------------------------------------
+def _image_data(dataset: str, data_root):
+    if data_root is None:
+        return load(None, None)
+    return load(dataset, data_root)
+
+
+def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 1000, depth: int = 10,
+                      batch: int = 32, seeds: int = 3, seed: int = 0, dataset: str = "cifar10", data_root=None,
+                      device="cpu") -> pd.DataFrame:
+    """D19 (``isogap_vs_theory.pdf``): the authors' training MLP at init, blocks ``norm -> fc -> act`` with
+    ``nn.LayerNorm`` (affine, eps 1e-5), ``nn.Linear`` weights ``N(0, 1/fan_in)`` and PyTorch's default bias;
+    the gap after every LN. Equivalent builder form: ``x_0 = LN(image)``, then ``MLP(order="act_norm",
+    norm="layernorm", bias=True)`` whose block ``l`` output is the output of LN ``l``. Scikit-learn digits
+    (standardised) without ``data_root``; the paper's CIFAR-10 with it. Each seed draws its own batch of ``batch``
+    images (it must be full rank: ``batch <= 32`` for digits) and its own weights. Columns: ``gap`` and the
+    theory curve ``beta_sigma^{-l} gap(0)``."""
+    width, depth, batch, seeds = (_pos_int(width, "width"), _pos_int(depth, "depth"), _pos_int(batch, "batch"),
+                                  _pos_int(seeds, "seeds"))
+    require_n_le_d(batch, width, "D19")
+    for act in activations:
+        _check_activation(act)
+    data = _image_data(dataset, data_root)
+    xs = torch.stack([data.subset(batch, seed=seed + s).x for s in range(seeds)]).to(torch.float64)
+    ln0 = get_norm("layernorm", xs.shape[-1], 1).to(torch.float64)
+    with torch.no_grad():
+        x0 = ln0(xs)
+    gap0 = M.isometry_gap(x0)
+    if not bool(torch.isfinite(gap0).all()):
+        raise ValueError(f"the image batch of {batch} samples is rank deficient (gap = inf); use a smaller batch")
+    frames = []
+    for act in activations:
+        net = MLP(x0.shape[-1], width, depth, norm="layernorm", activation=act, order="act_norm", init="gaussian",
+                  bias=True, ensemble=seeds, seed=seed, device=resolve_device(device))
+        grams = net.grams(x0.to(resolve_device(device))).cpu()
+        gap = M.spectral_metrics(grams, ["isometry_gap"])["isometry_gap"]
+        bs = H.beta_sigma(act)
+        theory = gap[0:1] * bs ** -torch.arange(depth + 1, dtype=torch.float64).unsqueeze(-1)
+        frames.append(tidy({"gap": gap, "theory": theory}, activation=_act_label(act), beta_sigma=bs, width=width,
+                           batch=batch, data=data.name))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# D20: training speed
+# ---------------------------------------------------------------------------------------------------------------
+def train_loss_curves(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 256, depth: int = 10,
+                      batch_size: int = 64, epochs: int = 5, lr: float = 0.01, seeds: int = 3, seed: int = 0,
+                      dataset: str = "cifar10", data_root=None, device="cpu") -> pd.DataFrame:
+    """D20 (``beta0_train_loss.pdf``): SGD (no momentum) on an LN-MLP ``[width] x depth``, blocks
+    ``fc -> act -> nn.LayerNorm`` (the authors' ``norm -> fc -> act`` with the input LN applied to the data once)
+    and a linear readout, cross-entropy, float32, ``seeds`` independent nets trained at once (the summed loss keeps
+    their gradients separate; they share the batch order). Row per epoch and seed: ``loss`` = mean training loss
+    over the epoch's batches (epoch 0 = the loss of the untrained net on the first epoch's batches), and the
+    activation's ``beta_sigma``.
+
+    Deviation from the authors' code, stated: their last block also applies the activation to the logits, which
+    caps sigmoid's logits in (0, 1) and would make the ordering partly an artefact of the output layer; here the
+    readout is linear for all activations.
+    """
+    width, depth, batch_size, epochs, seeds = (_pos_int(width, "width"), _pos_int(depth, "depth"),
+                                               _pos_int(batch_size, "batch_size"), _pos_int(epochs, "epochs"),
+                                               _pos_int(seeds, "seeds"))
+    lr = _finite_positive(lr, "lr")
+    for act in activations:
+        _check_activation(act)
+    dev = resolve_device(device)
+    data = _image_data(dataset, data_root)
+    if batch_size > len(data):
+        raise ValueError(f"batch_size {batch_size} exceeds the data set size {len(data)}")
+    ln0 = nn.LayerNorm(data.num_features, elementwise_affine=False)
+    with torch.no_grad():
+        data = type(data)(ln0(data.x.float()), data.y, data.name, data.num_classes).to(dev, torch.float32)
+    frames = []
+    for act in activations:
+        torch.manual_seed(seed)  # nn.LayerNorm has no random state; kept for determinism of any user module
+        net = MLP(data.num_features, width, depth, out_features=data.num_classes, norm="layernorm", activation=act,
+                  order="act_norm", init="gaussian", bias=True, ensemble=seeds, seed=seed, dtype=torch.float32,
+                  device=dev)
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+        losses = []
+        for epoch in range(epochs + 1):
+            tot, count = torch.zeros(seeds, dtype=torch.float64), 0
+            for xb, yb in data.batches(batch_size, seed=seed + epoch):
+                out = net(xb)  # (seeds, b, classes)
+                per_seed = nn.functional.cross_entropy(out.transpose(1, 2), yb.expand(seeds, -1),
+                                                       reduction="none").mean(-1)
+                if not bool(torch.isfinite(per_seed).all()):
+                    raise NumericalDivergence(f"training loss of {act} diverged at epoch {epoch}")
+                if epoch > 0:
+                    opt.zero_grad()
+                    per_seed.sum().backward()
+                    opt.step()
+                tot += per_seed.detach().cpu().double()
+                count += 1
+            losses.append(tot / count)
+        frames.append(tidy({"loss": torch.stack(losses).unsqueeze(-1).squeeze(-1)}, activation=_act_label(act),
+                           beta_sigma=H.beta_sigma(act), width=width, depth=depth, data=data.name).rename(
+                               columns={"layer": "epoch"}))
+    return pd.concat(frames, ignore_index=True)
