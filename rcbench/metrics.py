@@ -179,12 +179,18 @@ def spectral_metrics(
     ``d`` is the feature width (used by the rank's ``min(n, d)``). Unknown names raise :class:`KeyError` listing
     the available ones.
     """
-    names = list(SPECTRAL_METRICS) if names is None else list(names)
+    names = list(SPECTRAL_METRICS) if names is None else [names] if isinstance(names, str) else list(names)
     unknown = [m for m in names if m not in SPECTRAL_METRICS]
     if unknown:
         raise KeyError(f"unknown spectral metric(s) {unknown}; available: {sorted(SPECTRAL_METRICS)}")
-    if grams.ndim < 2 or grams.shape[-1] != grams.shape[-2]:
-        raise ValueError(f"grams must have shape (..., n, n), got {tuple(grams.shape)}")
+    if not isinstance(grams, torch.Tensor) or not grams.is_floating_point():
+        got = getattr(grams, "dtype", type(grams).__name__)
+        raise TypeError(f"grams must be a floating-point torch.Tensor (..., n, n), got {got}")
+    if grams.ndim < 2 or grams.shape[-1] != grams.shape[-2] or grams.shape[-1] == 0:
+        raise ValueError(f"grams must have shape (..., n, n) with n >= 1, got {tuple(grams.shape)}")
+    grams = grams.float() if grams.dtype in _LOW_PRECISION else grams
+    if not bool(torch.isfinite(grams).all()):
+        raise ValueError("grams contain NaN or inf entries; rcbench does not measure non-finite representations")
     lam = torch.linalg.eigvalsh(grams)
     return {m: SPECTRAL_METRICS[m](lam, d) for m in names}
 

@@ -36,6 +36,12 @@ def _array(values, name: str) -> np.ndarray:
     return a
 
 
+def _confidence(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    return confidence
+
+
 @dataclass(frozen=True)
 class Fit:
     """Least-squares line ``y = slope * x + intercept`` with a two-sided ``confidence`` interval on the slope."""
@@ -55,7 +61,7 @@ class Fit:
 
 def linear_fit(x, y, *, confidence: float = 0.95) -> Fit:
     """Ordinary least squares of ``y`` on ``x`` with a Student-t interval on the slope (``n - 2`` dof)."""
-    x, y = _array(x, "x"), _array(y, "y")
+    x, y, confidence = _array(x, "x"), _array(y, "y"), _confidence(confidence)
     if x.size != y.size:
         raise ValueError(f"x and y have different lengths ({x.size} and {y.size})")
     if x.size < 3:
@@ -99,7 +105,7 @@ class Interval:
 
 def mean_interval(values, *, confidence: float = 0.95) -> Interval:
     """Student-t interval for the mean over seeds."""
-    a = _array(values, "values")
+    a, confidence = _array(values, "values"), _confidence(confidence)
     m = float(a.mean())
     if a.size < 2:
         return Interval(m, -math.inf, math.inf, confidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -21,6 +22,10 @@ def generator(seed: int) -> torch.Generator:
 
 def gaussian_input(n: int, d: int, *, seed: int = 0, ensemble: int | None = None, device="cpu") -> torch.Tensor:
     """I.i.d. standard Gaussian batch ``(n, d)`` (or ``(ensemble, n, d)``) in float64, drawn on the CPU."""
+    for name, v in (("n", n), ("d", d), ("ensemble", 1 if ensemble is None else ensemble)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"gaussian_input: {name} must be a positive integer, got {v!r}")
+    n, d, ensemble = int(n), int(d), None if ensemble is None else int(ensemble)
     shape = (n, d) if ensemble is None else (ensemble, n, d)
     x = torch.randn(shape, generator=generator(seed), dtype=MEASUREMENT_DTYPE)
     return x.to(resolve_device(device))
@@ -41,9 +46,15 @@ def tidy(values: Mapping[str, torch.Tensor], *, layer_start: int = 0, seeds: Seq
     column per statistic. Raises :class:`NumericalDivergence` on NaN (``+inf`` is a legitimate value of the
     isometry gap and is kept).
     """
+    if not values:
+        raise ValueError("tidy: values must map at least one statistic name to a (layers, seeds) tensor")
     first = next(iter(values.values()))
+    if first.ndim != 2:
+        raise ValueError(f"statistic {next(iter(values))!r} has shape {tuple(first.shape)}, expected (layers, seeds)")
     L, S = first.shape[:2]
     seeds = list(range(S)) if seeds is None else list(seeds)
+    if len(seeds) != S:
+        raise ValueError(f"tidy: {len(seeds)} seed labels given for {S} seeds")
     cols = {}
     for name, v in values.items():
         v = v.detach().to("cpu", torch.float64)

@@ -9,11 +9,13 @@ forward pass over all seeds is one batched matmul per layer.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
+from rcbench.device import resolve_device
 from rcbench.networks.activations import get_activation
 from rcbench.networks.init import Initializer, get_init
 from rcbench.networks.norms import get_norm
@@ -122,7 +124,7 @@ class MLP(nn.Module):
         depth = _positive_int(depth, "depth")
         in_features = _positive_int(in_features, "in_features")
         ensemble = _positive_int(ensemble, "ensemble")
-        widths = [width] * depth if isinstance(width, int) else list(width)
+        widths = [width] * depth if isinstance(width, (numbers.Number, str)) else list(width)
         if len(widths) != depth:
             raise ValueError(f"width is a sequence of {len(widths)} widths but depth={depth}")
         widths = [_positive_int(w, "width") for w in widths]
@@ -131,6 +133,11 @@ class MLP(nn.Module):
         if order not in ("norm_act", "act_norm"):
             raise ValueError(f"order must be 'norm_act' or 'act_norm', got {order!r}")
         gains = _gains(gain, depth)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        device = resolve_device(device)
         if bias_init not in ("torch_default", "zeros"):
             raise ValueError(f"bias_init must be 'torch_default' or 'zeros', got {bias_init!r}")
         init_fn = get_init(init)

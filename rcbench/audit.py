@@ -1,0 +1,285 @@
+"""Reliability audit: how often does each claim's verdict flip when only the master seed changes?
+
+``rcbench audit --reseeds 20 [--paper A]`` runs the claims of the quick profile (a pytest subprocess on ``claims/``)
+once per alternate master seed ``--seed k`` (``k = first_seed .. first_seed + reseeds - 1``; the default seed 0
+of ``rcbench run`` is not among them), each into its own results directory, and reports for every claim its
+empirical failure rate with a Clopper-Pearson interval (:func:`rcbench.stats.binomial_interval`).
+
+A *failure* is a run in which the claim's verdict differs from the one it is written to have: a claim test that
+fails or errors, or an ``xfail`` claim that passes (``xpassed``; a strict ``xfail`` that passes is reported by
+pytest as failed). Skipped runs are not trials. The goal is at most one failure in twenty runs (rate <= 0.05);
+``meets_goal`` says whether the observed failures are within ``floor(runs / 20)``. A claim above that has a tolerance
+or a sample size that is wrong.
+
+Outputs in ``--results-dir`` (default ``results/audit``): ``seed-<k>/`` (each run's ``run.json``, ``checks.csv``,
+``pytest.log``), ``audit_runs.csv`` (one row per seed x test: outcome, failed checks), ``audit.csv`` and
+``audit.json`` (one row per claim). A rerun reuses the seed directories that already hold a finished run with the
+same options (``--fresh`` to recompute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from rcbench.catalog import CLAIMS, get_claim
+from rcbench.results import RUN_FILE, load_run, write_frame, write_json
+from rcbench.stats import binomial_interval
+
+__all__ = ["audit", "summarize_runs", "register", "main", "FAILURE_OUTCOMES", "GOAL_RATE"]
+
+#: outcomes of a claim test that count as a flipped verdict
+FAILURE_OUTCOMES = ("failed", "error", "xpassed")
+#: at most one failure in twenty runs
+GOAL_RATE = 1 / 20
+
+
+def _claims_dir() -> Path:
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (base / "claims" / "conftest.py").is_file():
+            return base / "claims"
+    raise FileNotFoundError("cannot find the claims/ folder; run from an rcbench checkout (pip install -e .)")
+
+
+def _split(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [v.strip() for v in value if v and v.strip()]
+
+
+def _targets(papers: list[str], claims: list[str]) -> list[str]:
+    """The claim files to collect: ``claims/test_<letter>_*.py`` of the selected papers (collecting only those is
+    much faster than the whole folder), else the folder."""
+    letters = sorted(set(papers) | {c[0] for c in claims})
+    if not letters:
+        return [str(_claims_dir())]
+    files = sorted(str(f) for L in letters for f in _claims_dir().glob(f"test_{L.lower()}_*.py"))
+    return files or [str(_claims_dir())]
+
+
+def _pytest_command(seed: int, out: Path, *, profile: str, device: str, papers, claims, pytest_args) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "pytest", *_targets(papers, claims),
+        "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
+        "--profile", profile, "--device", device, "--seed", str(seed), "--results-dir", str(out),
+    ]  # fmt: skip
+    if papers:
+        cmd += ["--paper", ",".join(papers)]
+    if claims:
+        cmd += ["--claim", ",".join(claims)]
+    return cmd + list(pytest_args)
+
+
+def _finished_run(out: Path, options: dict) -> bool:
+    """Whether ``out`` holds a finished run made with ``options`` (so that a rerun of the audit can reuse it)."""
+    stamp = out / "audit_options.json"
+    if not (out / RUN_FILE).is_file() or not stamp.is_file():
+        return False
+    try:
+        return json.loads(stamp.read_text(encoding="utf-8")) == options
+    except ValueError:
+        return False
+
+
+def _run_seed(seed: int, out: Path, options: dict, cmd: list[str], fresh: bool, timeout: float | None,
+              threads: int | None) -> dict:
+    if not fresh and _finished_run(out, options):
+        return {"seed": seed, "reused": True, "returncode": None, "wall_s": 0.0}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RUN_FILE).unlink(missing_ok=True)
+    (out / "audit_options.json").unlink(missing_ok=True)
+    start = time.time()
+    with open(out / "pytest.log", "w", encoding="utf-8") as log:
+        try:
+            env = dict(os.environ)
+            if threads is not None:
+                env.update({v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+            proc = subprocess.run(cmd, cwd=_claims_dir().parent, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=timeout, env=env)  # fmt: skip
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    if (out / RUN_FILE).is_file():
+        write_json(out / "audit_options.json", options)
+    return {"seed": seed, "reused": False, "returncode": code, "wall_s": round(time.time() - start, 1)}
+
+
+def _rows_of_run(seed: int, out: Path, info: dict) -> list[dict]:
+    """One row per claim test of one seed's run; a run that left no ``run.json`` gives one ``session-error`` row."""
+    if not (out / RUN_FILE).is_file():
+        reason = f"pytest exit code {info.get('returncode')}; see {out / 'pytest.log'}"
+        return [{"seed": seed, "claim": "(session)", "paper": "", "nodeid": "", "outcome": "session-error",
+                 "failed_checks": "", "reason": reason}]  # fmt: skip
+    run = load_run(out)["run"]
+    rows = []
+    for test in run.get("tests", []):
+        failed = [c["statistic"] for c in test.get("checks", []) if not c.get("passed", True)]
+        rows.append({"seed": seed, "claim": test["claim"], "paper": test.get("paper", ""), "nodeid": test["nodeid"],
+                     "outcome": test["outcome"], "failed_checks": "; ".join(failed),
+                     "reason": (test.get("reason") or "")[:300]})  # fmt: skip
+    return rows
+
+
+def summarize_runs(runs: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Per claim: runs (seeds in which it ran), failures (seeds in which any of its tests failed, errored or
+    xpassed), failure rate, Clopper-Pearson interval, whether it meets the goal, and what failed."""
+    cols = ["claim", "paper", "tests", "runs", "failures", "failure_rate", "ci_low", "ci_high", "meets_goal",
+            "outcomes", "failing_seeds", "failed_checks"]  # fmt: skip
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    order = {cid: i for i, cid in enumerate(CLAIMS)}
+    for cid, group in sorted(runs.groupby("claim"), key=lambda kv: order.get(kv[0], -1)):
+        per_seed = group.groupby("seed")["outcome"].agg(list)
+        ran = per_seed[per_seed.map(lambda outs: any(o != "skipped" for o in outs))]
+        failing = sorted(int(s) for s, outs in ran.items() if any(o in FAILURE_OUTCOMES or o == "session-error"
+                                                                   for o in outs))  # fmt: skip
+        n, k = len(ran), len(failing)
+        ci = binomial_interval(k, n, confidence=confidence) if n else None
+        flipped = group["outcome"].isin(FAILURE_OUTCOMES) & group["failed_checks"].fillna("").astype(bool)
+        checks = group.loc[flipped, "failed_checks"].value_counts()
+        rows.append({
+            "claim": cid,
+            "paper": group["paper"].iloc[0] if cid in CLAIMS else "",
+            "tests": group["nodeid"].nunique(),
+            "runs": n,
+            "failures": k,
+            "failure_rate": k / n if n else math.nan,
+            "ci_low": ci.low if ci else math.nan,
+            "ci_high": ci.high if ci else math.nan,
+            "meets_goal": bool(n) and k <= math.floor(n * GOAL_RATE + 1e-9),
+            "outcomes": ", ".join(f"{o} {c}" for o, c in group["outcome"].value_counts().items()),
+            "failing_seeds": ",".join(map(str, failing)),
+            "failed_checks": "; ".join(f"{s} (x{c})" for s, c in checks.items())[:300],
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def audit(
+    reseeds: int = 20,
+    papers: str | Sequence[str] | None = None,
+    claims: str | Sequence[str] | None = None,
+    *,
+    first_seed: int = 1,
+    profile: str = "quick",
+    device: str = "cpu",
+    results_dir: str | Path | None = None,
+    jobs: int = 1,
+    threads: int | None = 1,
+    fresh: bool = False,
+    timeout: float | None = None,
+    pytest_args: Sequence[str] = (),
+    confidence: float = 0.95,
+    verbose: bool = True,
+) -> pd.DataFrame:
+    """Rerun the claims under ``reseeds`` alternate master seeds and return the per-claim failure table (also
+    written to ``results_dir``; see the module docstring). ``jobs`` pytest runs at a time, each with ``threads``
+    intra-op threads (``OMP_NUM_THREADS``; default 1: on a shared or small machine, several small-matrix runs with
+    multi-threaded kernels are many times slower than single-threaded ones; ``None`` inherits the environment)."""
+    if isinstance(reseeds, bool) or not isinstance(reseeds, int) or reseeds < 1:
+        raise ValueError(f"reseeds must be a positive integer, got {reseeds!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    if profile not in ("quick", "paper"):
+        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    papers, claims = _split(papers), _split(claims)
+    bad = [p for p in papers if p not in "ABCD" or len(p) != 1] + [c for c in claims if c not in CLAIMS]
+    if bad:
+        raise ValueError(f"unknown paper(s)/claim(s) {bad}; papers are A, B, C, D; claims as in `rcbench list`")
+    for c in claims:
+        get_claim(c)
+    out = Path(results_dir) if results_dir is not None else Path("results") / "audit"
+    seeds = list(range(first_seed, first_seed + reseeds))
+    options = {"profile": profile, "device": device, "papers": papers, "claims": claims,
+               "pytest_args": list(pytest_args), "threads": threads}  # fmt: skip
+
+    def one(seed: int) -> dict:
+        d = out / f"seed-{seed}"
+        cmd = _pytest_command(seed, d, profile=profile, device=device, papers=papers, claims=claims,
+                              pytest_args=pytest_args)  # fmt: skip
+        info = _run_seed(seed, d, {**options, "seed": seed}, cmd, fresh, timeout, threads)
+        if verbose:
+            what = "reused" if info["reused"] else f"pytest exit {info['returncode']}, {info['wall_s']} s"
+            print(f"rcbench audit: seed {seed} ({what})", flush=True)
+        return info
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        infos = list(pool.map(one, seeds))
+    rows = [r for info in infos for r in _rows_of_run(info["seed"], out / f"seed-{info['seed']}", info)]
+    runs = pd.DataFrame(rows, columns=["seed", "claim", "paper", "nodeid", "outcome", "failed_checks", "reason"])
+    table = summarize_runs(runs, confidence=confidence)
+    write_frame(out / "audit_runs.csv", runs)
+    write_frame(out / "audit.csv", table)
+    write_json(out / "audit.json", {"seeds": seeds, "options": options, "confidence": confidence,
+                                    "runs": infos, "claims": table.to_dict(orient="records")})  # fmt: skip
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    from tabulate import tabulate
+
+    show = table.drop(columns=["outcomes"], errors="ignore").copy()
+    for c in ("failure_rate", "ci_low", "ci_high"):
+        show[c] = show[c].map(lambda v: f"{v:.3f}")
+    return tabulate(show, headers="keys", tablefmt="simple", showindex=False,
+                    maxcolwidths=[None] * 9 + [12, 50])  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``audit`` subcommand to an ``argparse`` subparsers object (``rcbench audit ...``)."""
+    p = subparsers.add_parser("audit", help="rerun the claims under alternate master seeds; report failure rates",
+                              description=__doc__.split("\n\n")[0])  # fmt: skip
+    p.add_argument("--reseeds", type=int, default=20, help="number of alternate master seeds (default 20)")
+    p.add_argument("--first-seed", type=int, default=1, help="first alternate master seed (default 1)")
+    p.add_argument("--paper", help="comma-separated paper letters, e.g. A,C")
+    p.add_argument("--claim", help="comma-separated claim ids")
+    p.add_argument("--profile", choices=["quick", "paper"], default="quick")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--results-dir", help="where to write (default results/audit)")
+    p.add_argument("--jobs", type=int, default=1, help="pytest runs at a time (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="OMP threads per pytest run (default 1; 0 = inherit)")
+    p.add_argument("--fresh", action="store_true", help="recompute seeds that already have a finished run")
+    p.add_argument("--timeout", type=float, help="seconds per pytest run")
+    p.set_defaults(func=cmd_audit)
+    return p
+
+
+def cmd_audit(args) -> int:
+    try:
+        table = audit(args.reseeds, args.paper, args.claim, first_seed=args.first_seed, profile=args.profile,
+                      device=args.device, results_dir=args.results_dir, jobs=args.jobs,
+                      threads=args.threads or None, fresh=args.fresh,
+                      timeout=args.timeout)  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"rcbench audit: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(format_table(table))
+    above = table.loc[~table["meets_goal"].astype(bool), "claim"].tolist()
+    out = Path(args.results_dir) if args.results_dir else Path("results") / "audit"
+    print(f"\n{len(table)} claims; above the goal (> 1 failure in 20): {above or 'none'}  |  {out / 'audit.csv'}")
+    return 0 if not above else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rcbench")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["audit", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
