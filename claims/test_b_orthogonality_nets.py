@@ -497,17 +497,25 @@ def test_b32_convnet_orth_faster_at_80(record, profile, device, seed, data_root)
 
 
 @pytest.mark.claim("B32")
-@pytest.mark.xfail(strict=True, reason="CPU scale: at 20 convs the SVD init is not slower than Xavier — seed-mean "
-                   "final loss after 2 epochs orth 2.27 vs Xavier 2.30 (8 channels, 8x8 digits); the paper's slowdown "
-                   "of the 20-layer net needs its CIFAR-10 scale (256 channels, 20 epochs), where Xavier trains")
+@pytest.mark.xfail(strict=True, reason="CPU scale: at 20 convs the SVD init is not significantly slower than Xavier — "
+                   "seed-mean final loss after 2 epochs orth 2.27 vs Xavier 2.30 (8 channels, 8x8 digits; the sign of "
+                   "the difference changes with the master seed); the paper's slowdown of the 20-layer net needs its "
+                   "CIFAR-10 scale (256 channels, 20 epochs), where Xavier trains")
 def test_b32_convnet_orth_slower_at_20(record, profile, device, seed, data_root):
     """Fig. 7 / App. G, shallow half (directional): at 20 conv layers the SVD init trains *slower* than Xavier (the
-    paper reports this slowdown). Asserted: seed-mean final loss(orth) >= final loss(Xavier) at the shallowest net,
-    on the same runs as the deep half (whose Xavier arm is the contrast)."""
+    paper reports this slowdown). Asserted on the same runs as the deep half: the one-sided 95% lower confidence
+    bound of the per-seed difference final loss(orth) - final loss(Xavier) at the shallowest net is > 0, i.e. the
+    slowdown is significant, not a coin flip. (A bare sign test flipped with the master seed in the audit, which
+    made a strict xfail unstable; the confidence bound makes the verdict a property of the experiment.)"""
     df = record.frame("convnet", _conv(profile, seed, str(device), data_root))
     m = _conv_final(df)
     shallow = df.convs.min()
     o, x = float(m[(shallow, "paper")]), float(m[(shallow, "xavier")])
-    record.check(f"{shallow} convs: orth vs Xavier seed-mean final loss", [o, x], expected="orth >= Xavier",
-                 tolerance="directional", passed=o >= x)
+    fin = df[(df.epoch == df.epoch.max()) & (df.convs == shallow)]
+    per_seed = fin.groupby(["seed", "variant"]).loss.mean().unstack()
+    diff = (per_seed["paper"] - per_seed["xavier"]).to_numpy()
+    lcb = stats.lower_confidence_bound(diff) if diff.size > 1 else -math.inf
+    record.check(f"{shallow} convs: 95% lower bound of loss(orth) - loss(Xavier) over seeds", lcb, expected="> 0",
+                 tolerance="one-sided t bound over paired seeds", passed=lcb > 0,
+                 note=f"seed means orth {o:.4f}, Xavier {x:.4f}")
     record.verify()
