@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -12,7 +15,36 @@ from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
 
-__all__ = ["gaussian_input", "require_n_le_d", "tidy", "trace", "generator"]
+__all__ = ["gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
+
+
+@contextlib.contextmanager
+def cpu_threads(k: int | None = None):
+    """Run the block with ``k`` intra-op CPU threads (default ``$RCBENCH_THREADS``, else 1), restoring after.
+
+    The experiments' kernels are mostly small (``n x n`` Grams, ``n <= 100``); intra-op threading costs more than
+    it gains on them, and on a shared 2-core machine it made them 10-20x slower (measured: 50 BN-chain layers of
+    ``20 x 4 x 512`` took 9.2 s with 2 threads, 0.47 s with one; a batched ``(5, 32, 32)`` QR 24 ms vs 0.3 ms).
+    Set ``RCBENCH_THREADS`` for paper-scale runs with large explicit weights on a many-core machine.
+    """
+    k = int(os.environ.get("RCBENCH_THREADS", 1)) if k is None else int(k)
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, k))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def few_threads(fn):
+    """Decorator: run an experiment function under :func:`cpu_threads`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with cpu_threads():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def generator(seed: int) -> torch.Generator:

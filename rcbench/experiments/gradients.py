@@ -14,7 +14,6 @@ holds the ``quick`` (CPU) and ``paper`` sizes per claim id.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 import rcbench.metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import gaussian_input, generator, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, generator, tidy
 from rcbench.networks import MLP, NumericalDivergence, gain_schedule, get_norm
 from rcbench.networks.init import haar_orthogonal, perturbed_identity
 from rcbench.theory import normalization as TN
@@ -99,26 +98,6 @@ def config(claim_id: str, profile: str = "quick") -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------------------------
-def _single_threaded(fn):
-    """Run ``fn`` with one intra-op CPU thread (restored afterwards).
-
-    The workloads here are thousands of tiny (``<= 100 x 100``) matmuls, QRs and eigen-decompositions; with two
-    OpenMP threads on a loaded 2-core machine a batched ``(5, 32, 32)`` QR took 24 ms instead of 0.3 ms, and whole
-    sweeps ran 10-20x slower. Restricting these small-matrix workloads to one thread avoids that on a shared CPU.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(before)
-
-    return wrapper
-
-
 def _pos_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -151,7 +130,7 @@ def _svd_isometry_gap(H: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------------------
 # C1: the isometry gap's definition and invariances (Eq. 5)
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0, device="cpu") -> pd.DataFrame:
     """``count`` random ``H`` (``n x d``, ``2 <= n <= d <= d_max``, Gaussian with random column scales) and the
     identities of Eq. 5, one row per matrix.
@@ -190,7 +169,7 @@ def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0,
 # ---------------------------------------------------------------------------------------------------------------
 # C2: BN never lowers isometry (Joudaki et al. 2023b lemma; Lemma 2, Eq. 7)
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def bn_isometry_lemma(
     *, count: int = 2000, d_min: int = 2, d_max: int = 40, scale_sigma: float = 1.0, seed: int = 0, device="cpu"
 ) -> pd.DataFrame:
@@ -240,7 +219,7 @@ def bn_isometry_lemma(
 # ---------------------------------------------------------------------------------------------------------------
 # C3: Corollary A.3
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, device="cpu") -> pd.DataFrame:
     """Corollary A.3: for square ``H`` (paper ``X = H^T``) let ``U`` hold the eigenvectors of ``X X^T = H^T H``;
     then ``W = U^T`` gives ``BN(W X)``, i.e. ``BN(H U)`` here, with orthogonal features, so ``phi = 0``.
@@ -267,7 +246,7 @@ def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, de
 # ---------------------------------------------------------------------------------------------------------------
 # C4: Theorem 3 / Corollary 4 by Monte Carlo over Haar weights
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def weingarten_gain(
     *,
     widths: Sequence[int] = (4, 8, 16),
@@ -345,7 +324,7 @@ def authors_input(d: int, f: float = 0.005, *, seed: int = 0, ensemble: int | No
     return H[0] if ensemble is None else H
 
 
-@_single_threaded
+@few_threads
 def forward_isometry(
     *,
     widths: Sequence[int] = (16, 32),
@@ -389,7 +368,7 @@ def forward_isometry(
 # ---------------------------------------------------------------------------------------------------------------
 # C7-C10: gradient norms at initialisation versus depth (Theorem 5, Figs. 2, 3, 5, G6)
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def gradient_sweep(
     *,
     width: int,
@@ -465,7 +444,7 @@ def gradient_sweep(
     return df
 
 
-@_single_threaded
+@few_threads
 def degenerate_batches(
     *,
     width: int,
@@ -519,7 +498,7 @@ def degenerate_batches(
 # ---------------------------------------------------------------------------------------------------------------
 # C11: training shaped BN MLPs (Figs. 4 and 6, scaled down)
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def train_shaped(
     *,
     data=None,

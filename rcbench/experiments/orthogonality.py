@@ -25,7 +25,6 @@ Gram's trace); layer 0 is the input. Measurements are float64 throughout.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench import stats
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import gaussian_input, require_n_le_d, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, require_n_le_d, tidy
 from rcbench.networks import MLP
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import orthogonality as T
@@ -160,29 +159,6 @@ def _posint(value, name: str) -> int:
     return int(value)
 
 
-@contextlib.contextmanager
-def _cpu_threads(k: int = 1):
-    """Run the block with ``k`` intra-op CPU threads, restoring the setting after.
-
-    The chain's kernels are small (``n x d`` with ``n <= 16``); on a loaded 2-core machine intra-op threading made
-    them 10-20x slower (measured: 50 layers of ``20 x 4 x 512`` took 9.2 s with 2 threads, 0.47 s with one)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(k)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _single_threaded(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with _cpu_threads(1):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def _generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
@@ -239,7 +215,7 @@ def _spectral(grams: torch.Tensor) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------------------------------------------
 # the two samplers
 # ---------------------------------------------------------------------------------------------------------------
-@_single_threaded
+@few_threads
 def sample_gram_chain(x: torch.Tensor, depth: int, *, norm="bn", gain: float | None = None, seed: int = 0):
     """Sample Grams ``(depth + 1, runs, n, n)`` of the chain from ``x`` (``(runs, n, d)``), exact in law, with the
     shared :class:`rcbench.networks.gram_chain.GramChain` (Gaussian ``N(0, 1/d)`` weights, identity activation).
@@ -260,7 +236,7 @@ def sample_gram_chain(x: torch.Tensor, depth: int, *, norm="bn", gain: float | N
     return net.grams(x.to(MEASUREMENT_DTYPE))
 
 
-@_single_threaded
+@few_threads
 def literal_grams(
     x: torch.Tensor, depth: int, *, norm="bn", gain: float | None = None, seed: int = 0, device="cpu",
     max_bytes: float = 2.5e8,
@@ -325,7 +301,7 @@ def _bn_chain_cached(n, widths, depth, runs, input, eps, norm, sampler, gain, se
     return pd.concat(frames, ignore_index=True)
 
 
-@_single_threaded
+@few_threads
 def bn_chain(
     *,
     n: int = 4,
@@ -378,7 +354,7 @@ class FullWhitening(nn.Module):
         return U @ Vh
 
 
-@_single_threaded
+@few_threads
 def whitening_chain(*, n: int = 4, width: int = 32, depth: int = 10, runs: int = 3, seed: int = 0, device="cpu",
                     **_unused) -> pd.DataFrame:
     """Literal chain with :class:`FullWhitening` as the norm (B7) next to the diagonal-BN chain on the same input
@@ -424,7 +400,7 @@ def random_representations(count: int, *, n_min: int = 2, n_max: int = 16, d_max
     return out
 
 
-@_single_threaded
+@few_threads
 def gap_identities(*, ns: Sequence[int] = tuple(range(2, 17)), d_max: int = 64, count: int = 300, seed: int = 0,
                    **_unused) -> pd.DataFrame:
     """B1: per random ``H`` (``n`` from ``ns``, ``n <= d <= d_max``, random per-sample and global scales), the
@@ -461,7 +437,7 @@ def gap_identities(*, ns: Sequence[int] = tuple(range(2, 17)), d_max: int = 64, 
     return pd.DataFrame(rows)
 
 
-@_single_threaded
+@few_threads
 def lemma4_table(*, count: int = 2000, n_max: int = 16, d_max: int = 64, seed: int = 0, **_unused) -> pd.DataFrame:
     """``V``, ``V_hat`` and the ratios ``V/(2n V_hat)``, ``V/(sqrt(n(n-1)) V_hat)`` for random representations and
     for Lemma 4's extremal family (column ``family``)."""
@@ -555,7 +531,7 @@ def _fixed_representation(kind: str, n: int, d: int, seed: int) -> torch.Tensor:
     return H / torch.linalg.matrix_norm(H)
 
 
-@_single_threaded
+@few_threads
 def one_step(*, ns: Sequence[int] = (4, 8), widths: Sequence[int] = (16, 64, 256),
              kinds: Sequence[str] = ("collinear", "random", "orthogonal"), draws: int = 2000, seed: int = 0,
              device="cpu", **_unused) -> pd.DataFrame:
@@ -729,7 +705,7 @@ def energy_distance(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return 2 * xy - xx - yy
 
 
-@_single_threaded
+@few_threads
 def gaussianity(*, n: int = 4, widths: Sequence[int] = (64, 256), depth: int = 30, layers: int = 10, runs: int = 4,
                 norm="bn", seed: int = 0, device="cpu", **_unused) -> pd.DataFrame:
     """§4.1 / Table 1: after ``depth`` layers of the literal chain (norm ``norm``, and the vanilla chain as
