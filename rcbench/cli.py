@@ -1,7 +1,9 @@
 """The ``rcbench`` command line.
 
-``rcbench list`` shows the claim catalogue; ``rcbench run`` runs the claim tests (the main job) and prints a
-verdict table; both read the same records the claims harness writes (:mod:`rcbench.results`).
+``rcbench list`` shows the claim catalogue (and which components each implemented claim is parametric in);
+``rcbench run`` runs the claim tests (the main job) with a progress bar, stores the run and writes ``report.md`` /
+``report.html`` next to it; ``rcbench report DIR`` re-renders a stored run; ``rcbench compare A B`` is the regression
+gate (non-zero exit when a claim regressed). All read the records the claims harness writes (:mod:`rcbench.results`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -17,6 +20,9 @@ import pandas as pd
 from tabulate import tabulate
 
 from rcbench.catalog import CLAIMS, PAPERS
+from rcbench.report import render_report
+from rcbench.report.render import DOCS_FILE
+from rcbench.report.verdicts import MARKS
 from rcbench.results import load_run, write_frame, write_json
 
 __all__ = ["main"]
@@ -37,70 +43,141 @@ def cmd_list(args) -> int:
     papers = set(_split(args.paper)) if args.paper else None
     rows = [c for c in CLAIMS.values() if papers is None or c.paper in papers]
     if args.json:
-        print(json.dumps([c.__dict__ for c in rows], indent=2, ensure_ascii=False))
+        comps = _claim_components()
+        print(json.dumps([dict(c.__dict__, implemented=c.id in comps, components=comps.get(c.id, [])) for c in rows],
+                         indent=2, ensure_ascii=False))  # fmt: skip
         return 0
-    table = [(c.id, c.paper, _clip(c.source, 40), _clip(c.statement, 90)) for c in rows]
-    print(tabulate(table, headers=["id", "paper", "source", "statement"], tablefmt="simple"))
-    print(f"\n{len(rows)} claims. Papers: " + "; ".join(f"{k}: {v}" for k, v in PAPERS.items() if not papers or k in papers))
+    comps = _claim_components()
+    table = [
+        (c.id, c.paper, ",".join(comps[c.id]) if comps.get(c.id) else ("-" if c.id in comps else "(no test)"),
+         _clip(c.source, 36), _clip(c.statement, 80))
+        for c in rows
+    ]  # fmt: skip
+    print(tabulate(table, headers=["id", "paper", "components", "source", "statement"], tablefmt="simple"))
+    implemented = sum(1 for c in rows if c.id in comps)
+    print(f"\n{len(rows)} claims, {implemented} with tests. components = what --norm/--init/--activation substitute "
+          "in that claim ('-': none).")  # fmt: skip
+    print("Papers: " + "; ".join(f"{k}: {v}" for k, v in PAPERS.items() if not papers or k in papers))
     return 0
+
+
+def _claim_components() -> dict[str, list[str]]:
+    """claim id -> declared component kinds, read from the claims files with ``ast`` (no import, no torch)."""
+    from rcbench.report.sources import components_by_claim
+
+    try:
+        return components_by_claim(_claims_dir())
+    except SystemExit:
+        return {}
 
 
 def cmd_run(args) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.results_dir) if args.results_dir else Path("results") / f"run-{stamp}"
+    claims_dir = Path(args.claims_dir) if args.claims_dir else _claims_dir()
+    if not (claims_dir / "conftest.py").is_file():
+        print(f"rcbench: {claims_dir} has no conftest.py (the claims harness)", file=sys.stderr)
+        return 2
     cmd = [
-        sys.executable, "-m", "pytest", str(_claims_dir()),
-        "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "-q", "--no-header",
+        sys.executable, "-m", "pytest", str(claims_dir),
+        "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "--continue-on-collection-errors",
         "--profile", args.profile, "--device", args.device, "--seed", str(args.seed),
         "--results-dir", str(out),
     ]  # fmt: skip
+    if args.pytest_output:
+        cmd += ["-q", "--no-header"]
+    else:  # the progress plugin is the console; pytest's terminal reporter is off
+        cmd += ["-p", "no:terminal", "-p", "rcbench.report.progress"]
     for opt in ("paper", "claim", "data_root", "norm", "init", "activation"):
         if getattr(args, opt):
             cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
     print(f"rcbench: running the claims ({args.profile} profile, device {args.device}) -> {out}", flush=True)
+    started = time.time()
     proc = subprocess.run(cmd + list(args.pytest_args or []))
     if proc.returncode not in (0, 1):  # 0 all good, 1 some claim failed: both leave results to show
-        print(f"rcbench: pytest exited with code {proc.returncode}; see its output above", file=sys.stderr)
-        if not (out / "run.json").is_file():
-            return proc.returncode
-    verdicts = verdict_table(load_run(out))
+        print(f"rcbench: pytest exited with code {proc.returncode}", file=sys.stderr)
+        if proc.returncode == 5:
+            print("rcbench: no claim matched the selection (with --norm/--init/--activation only the claims "
+                  "declaring that component run; see `rcbench list`)", file=sys.stderr)  # fmt: skip
+        if not (out / "run.json").is_file() or (out / "run.json").stat().st_mtime < started:
+            return proc.returncode or 2
+    try:  # the docstrings (tolerance derivations) of the code that ran, stored with the run
+        from rcbench.report.sources import docs_by_nodeid
+
+        write_json(out / DOCS_FILE, docs_by_nodeid(claims_dir))
+    except (OSError, SyntaxError) as exc:
+        print(f"rcbench: could not store the claims' docstrings ({exc})", file=sys.stderr)
+    run = load_run(out)
+    verdicts = verdict_table(run)
     write_frame(out / "verdicts.csv", verdicts)
     write_json(out / "verdicts.json", verdicts.to_dict(orient="records"))
-    print()
-    print(tabulate(verdicts, headers="keys", tablefmt="simple", showindex=False, maxcolwidths=[6, 5, 28, 22, 18, 28, 16]))
-    counts = verdicts["verdict"].value_counts().to_dict()
-    print("\n" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + f"  |  results: {out}")
+    report = None if args.no_report else render_report(out, claims_dir=claims_dir)
+    print_summary(run, out, report)
+    if proc.returncode not in (0, 1):
+        print(f"rcbench: pytest exited with code {proc.returncode}: the run (and its report) is partial", file=sys.stderr)
     return proc.returncode
 
 
+def cmd_report(args) -> int:
+    out = Path(args.results_dir)
+    try:
+        run = load_run(out)
+    except FileNotFoundError as exc:
+        print(f"rcbench report: {exc}", file=sys.stderr)
+        return 2
+    claims_dir = None
+    try:
+        claims_dir = _claims_dir()
+    except SystemExit:
+        pass
+    report = render_report(out, claims_dir=claims_dir, figures=not args.no_figures)
+    print_summary(run, out, report)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from rcbench.compare import main as compare_main
+
+    return compare_main(args)
+
+
+def print_summary(run: dict, out: Path, report=None) -> None:
+    """One screen: counts per verdict, the claims per paper with their marks, what failed and why, the report path."""
+    from rcbench.report.verdicts import claim_table, summary_counts
+
+    rows = claim_table(run)
+    counts = summary_counts(rows)
+    width = 100
+    print("\n" + "=" * width)
+    print("rcbench: " + ", ".join(f"{MARKS[k]} {k}: {v}" for k, v in counts.items()) + f"   ({len(rows)} claims, "
+          f"{run['run'].get('wall_time_s', '?')} s)")  # fmt: skip
+    for letter in sorted({r["paper"] for r in rows}):
+        line = "  ".join(f"{r['id']} {r['mark']}" for r in rows if r["paper"] == letter)
+        print(textwrap.fill(line, width, initial_indent=f"  {letter}: ", subsequent_indent="     "))
+    bad = [r for r in rows if r["verdict"] in ("failed", "error", "unexpectedly reproduced")]
+    for r in bad[:12]:
+        reason = (r["reasons"][0] if r["reasons"] else "").strip().splitlines()
+        print(f"  {r['id']} {r['verdict']}: {_clip(reason[0] if reason else '', width - 20)}")
+    if len(bad) > 12:
+        print(f"  ... and {len(bad) - 12} more (see the report)")
+    if report is not None:
+        print(f"  report: {report['html']}  (and report.md, {report['figures']} figures)")
+    print(f"  results: {out}")
+    print("=" * width)
+
+
 def verdict_table(run: dict) -> pd.DataFrame:
-    """One row per claim: id, paper, source, measured, expected, tolerance, verdict (worst over its tests)."""
-    order = ["failed", "error", "unexpectedly reproduced", "not reproduced", "skipped", "reproduced"]
-    rows = []
-    tests = pd.DataFrame(run["run"]["tests"])
-    if tests.empty:
-        return pd.DataFrame(columns=["id", "paper", "source", "measured", "expected", "tolerance", "verdict"])
-    for cid, group in tests.groupby("claim", sort=False):
-        verdicts = set(group["verdict"])
-        verdict = next((v for v in order if v in verdicts), "reproduced")
-        if verdict == "not reproduced" and "reproduced" in verdicts:
-            verdict = "partially reproduced"
-        checks = [c for cs in group["checks"] for c in cs if not c["control"]]
-        first = checks[0] if checks else {"statistic": "", "measured": "", "expected": "", "tolerance": ""}
-        more = f" (+{len(checks) - 1} checks)" if len(checks) > 1 else ""
-        rows.append(
-            {
-                "id": cid,
-                "paper": CLAIMS[cid].paper,
-                "source": CLAIMS[cid].source,
-                "measured": f"{first['statistic']}: {_num(first['measured'])}{more}",
-                "expected": _num(first["expected"]),
-                "tolerance": first["tolerance"],
-                "verdict": verdict,
-            }
-        )
-    key = {cid: i for i, cid in enumerate(CLAIMS)}
-    return pd.DataFrame(rows).sort_values("id", key=lambda s: s.map(key)).reset_index(drop=True)
+    """One row per claim: id, paper, source, measured, expected, tolerance, verdict, mark, negative control, runtime
+    (verdict rules: :mod:`rcbench.report.verdicts`)."""
+    from rcbench.report.verdicts import claim_table
+
+    cols = ["id", "paper", "source", "measured", "expected", "tolerance", "verdict", "mark", "control", "runtime_s"]
+    rows = [
+        {**{k: r[k] for k in cols if k in r}, "source": CLAIMS[r["id"]].source if r["id"] in CLAIMS else "",
+         "control": r["control_text"], "runtime_s": round(r["runtime_s"], 3)}
+        for r in claim_table(run)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,14 +187,6 @@ def _split(value: str) -> list[str]:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _num(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_num(v) for v in value[:4]) + (", …]" if len(value) > 4 else "]")
-    return "" if value is None else str(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,14 +211,37 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("norm", "init", "activation"):
         pr.add_argument(f"--{kind}", help=f"substitute your {kind} (PACKAGE.MODULE:NAME) in the claims parametric in it")
     pr.add_argument("--results-dir", help="where to write the results (default results/run-<timestamp>)")
+    pr.add_argument("--claims-dir", help=argparse.SUPPRESS)  # another claims folder with the harness (tests)
+    pr.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
+    pr.add_argument("--pytest-output", action="store_true", help="pytest's own terminal output instead of the progress bar")
     pr.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     pr.set_defaults(func=cmd_run)
+
+    prep = sub.add_parser("report", help="re-render report.md / report.html of a stored run (no recomputation)")
+    prep.add_argument("results_dir", help="a results directory written by `rcbench run` or `pytest claims`")
+    prep.add_argument("--no-figures", action="store_true", help="tables only")
+    prep.set_defaults(func=cmd_report)
+
+    from rcbench.compare import add_arguments
+
+    pc = sub.add_parser("compare", help="compare two runs; exit 1 when a claim regressed (the CI gate)")
+    add_arguments(pc)
+    pc.set_defaults(func=cmd_compare)
+
+    from rcbench import audit, sweep
+
+    sweep.register(sub)
+    audit.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `rcbench list | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

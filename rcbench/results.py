@@ -76,6 +76,6 @@ def load_run(run_dir: str | Path) -> dict:
         raise FileNotFoundError(f"{run_dir} is not an rcbench results directory (no {RUN_FILE})")
     run = json.loads(run_file.read_text(encoding="utf-8"))
     checks_file = run_dir / CHECKS_FILE
-    checks = pd.read_csv(checks_file) if checks_file.is_file() else pd.DataFrame()
+    checks = pd.read_csv(checks_file) if checks_file.is_file() and checks_file.stat().st_size > 1 else pd.DataFrame()
     frames = {p.stem: pd.read_csv(p) for p in sorted((run_dir / FRAMES_DIR).glob("*.csv"))}
     return {"run": run, "checks": checks, "frames": frames}

@@ -1,0 +1,1 @@
+"""Worked examples for rcbench (importable as ``examples.<module>`` from the checkout root)."""
