@@ -1,4 +1,6 @@
-"""Options shared by tests/, claims/ and benchmarks/: the device and the master seed."""
+"""Options shared by tests/, claims/ and benchmarks/: the device and the master seed; the thread policy."""
+
+import os
 
 import pytest
 import torch
@@ -13,6 +15,10 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # One intra-op thread unless RCBENCH_THREADS says otherwise: the suite's kernels are small (n x n Grams, n <= 100,
+    # d <= 1000), and libgomp's busy-waiting threads made them 10-20x slower whenever another process shared the
+    # 2-core machine (measured: paper A's claims 24 min with 2 threads vs 57 s with 1 under load).
+    torch.set_num_threads(int(os.environ.get("RCBENCH_THREADS", "1")))
     disable_tf32()
     resolve_device(config.getoption("--device"))  # unknown or unavailable devices fail before collection
 

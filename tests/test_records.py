@@ -60,9 +60,9 @@ def test_load_run_and_verdict_table(tmp_path):
         results.load_run(tmp_path)
     check = dict(claim="A2", statistic="r", measured=1.0, expected="<1.1", tolerance="t", passed=True, control=False)
     tests = [
-        dict(nodeid="t::a[0]", claim="A2", verdict="reproduced", checks=[check]),
-        dict(nodeid="t::a[1]", claim="A2", verdict="not reproduced", checks=[check]),
-        dict(nodeid="t::b", claim="A1", verdict="reproduced", checks=[]),
+        dict(nodeid="t::a[0]", claim="A2", outcome="passed", verdict="reproduced", checks=[check]),
+        dict(nodeid="t::a[1]", claim="A2", outcome="xfailed", verdict="not reproduced", checks=[check]),
+        dict(nodeid="t::b", claim="A1", outcome="passed", verdict="reproduced", checks=[]),
     ]
     results.write_json(tmp_path / results.RUN_FILE, {"tests": tests})
     results.write_frame(tmp_path / results.CHECKS_FILE, pd.DataFrame([check]))
