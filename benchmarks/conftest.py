@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from _bench import benchmarking_enabled
 
 from rcbench.device import MEASUREMENT_DTYPE, environment

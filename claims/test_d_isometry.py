@@ -646,7 +646,6 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
     cfg = _cfg("D20", profile)
     df = record.frame("train_loss", exp.train_loss_curves(device=device, seed=seed, data_root=data_root, **cfg))
     last = df[df.epoch == df.epoch.max()].pivot_table(index="seed", columns="activation", values="loss")
-    first = df[df.epoch == 0].pivot_table(index="seed", columns="activation", values="loss")
     m, s = last.mean(), last.std(ddof=1)
     order = ("relu", "tanh", "sigmoid")
     bands = all(m[a] + s[a] < m[b] - s[b] for a, b in zip(order[:-1], order[1:]))

@@ -289,7 +289,7 @@ def chain_metrics(grams: torch.Tensor, *, seeds: Sequence[int] | None = None, **
 @functools.lru_cache(maxsize=32)
 def _bn_chain_cached(n, widths, depth, runs, input, eps, norm, sampler, gain, seed, device) -> pd.DataFrame:
     frames = []
-    for k, d in enumerate(widths):
+    for d in widths:
         x = chain_input(input, n, d, runs=runs, eps=eps, seed=_derive(seed, 1, d, n), device=device)
         s = _derive(seed, 2, d, n, 0 if norm == "bn" else 1)
         if sampler == "gram":

@@ -27,7 +27,8 @@ import rcbench.metrics as M
 from rcbench.data import Dataset, digits, torchvision_dataset
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.experiments.common import generator, tidy
-from rcbench.networks import MLP, NumericalDivergence, get_activation, init as inits
+from rcbench.networks import MLP, NumericalDivergence, get_activation
+from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
     VARIANTS,
     iterative_orthogonal_init_,

@@ -181,7 +181,7 @@ def generic_figures(frames: dict[str, pd.DataFrame], claim_id: str = "") -> Figu
         varying = spec["varying"]
         groups = list(df.groupby(varying, sort=True)) if varying else [((), df)]
         for ax, stat in zip(axes.flat, stats):
-            for i, (key, sub) in enumerate(groups[:MAX_CURVES]):
+            for key, sub in groups[:MAX_CURVES]:
                 mean_band(ax, sub, spec["x"], stat, seed=spec["seed"], label=_label(varying, key) if varying else None,
                           logy=wants_log(df[stat]))  # fmt: skip
             ax.set_xlabel(spec["x"])

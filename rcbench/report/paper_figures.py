@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from rcbench.report.figures import _short, figure, mean_band, plt
