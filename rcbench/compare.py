@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from rcbench.report.verdicts import MARKS, aggregate
-from rcbench.results import CHECKS_FILE, RUN_FILE
+from rcbench.results import load_run
 
 __all__ = ["compare_runs", "Comparison", "parse_band", "VERDICT_RANK", "add_arguments", "main"]
 
@@ -84,18 +84,8 @@ class Comparison:
 
 # ---------------------------------------------------------------------------------------------------------------
 def _read(run_dir: Path) -> tuple[dict, pd.DataFrame]:
-    run_dir = Path(run_dir)
-    f = run_dir / RUN_FILE
-    if not f.is_file():
-        raise FileNotFoundError(f"{run_dir} is not an rcbench results directory (no {RUN_FILE})")
-    run = json.loads(f.read_text(encoding="utf-8"))
-    c = run_dir / CHECKS_FILE
-    if c.is_file() and c.stat().st_size > 1:
-        checks = pd.read_csv(c, dtype=str, keep_default_na=False)
-    else:  # fall back on the checks inside run.json
-        checks = pd.DataFrame([ck for t in run.get("tests", []) for ck in t.get("checks", [])])
-        checks = checks.astype(str) if not checks.empty else checks
-    return run, checks
+    loaded = load_run(run_dir, checks_as_text=True, frames=False)
+    return loaded["run"], loaded["checks"]
 
 
 def _value(text):

@@ -68,14 +68,24 @@ def write_frame(path: str | Path, frame: pd.DataFrame) -> Path:
     return write_atomic(path, frame.to_csv(index=False))
 
 
-def load_run(run_dir: str | Path) -> dict:
-    """Read a run directory: ``{"run": <run.json>, "checks": DataFrame, "frames": {name: DataFrame}}``."""
+def load_run(run_dir: str | Path, *, checks_as_text: bool = False, frames: bool = True) -> dict:
+    """Read a run directory: ``{"run": <run.json>, "checks": DataFrame, "frames": {name: DataFrame}}``.
+
+    ``checks_as_text`` keeps every cell of ``checks.csv`` as a string (for exact comparisons of stored values);
+    when ``checks.csv`` is missing or empty the checks inside ``run.json`` are used. ``frames=False`` skips the
+    experiment tables.
+    """
     run_dir = Path(run_dir)
     run_file = run_dir / RUN_FILE
     if not run_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not an rcbench results directory (no {RUN_FILE})")
     run = json.loads(run_file.read_text(encoding="utf-8"))
     checks_file = run_dir / CHECKS_FILE
-    checks = pd.read_csv(checks_file) if checks_file.is_file() and checks_file.stat().st_size > 1 else pd.DataFrame()
-    frames = {p.stem: pd.read_csv(p) for p in sorted((run_dir / FRAMES_DIR).glob("*.csv"))}
-    return {"run": run, "checks": checks, "frames": frames}
+    if checks_file.is_file() and checks_file.stat().st_size > 1:
+        text = {"dtype": str, "keep_default_na": False} if checks_as_text else {}
+        checks = pd.read_csv(checks_file, **text)
+    else:
+        checks = pd.DataFrame([ck for t in run.get("tests", []) for ck in t.get("checks", [])])
+        checks = checks.astype(str) if checks_as_text and not checks.empty else checks
+    tables = {p.stem: pd.read_csv(p) for p in sorted((run_dir / FRAMES_DIR).glob("*.csv"))} if frames else {}
+    return {"run": run, "checks": checks, "frames": tables}

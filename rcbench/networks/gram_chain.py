@@ -78,7 +78,7 @@ from torch import nn
 
 from rcbench.networks.activations import get_activation
 from rcbench.networks.init import INITS, haar_orthogonal
-from rcbench.networks.mlp import Block, NumericalDivergence, _gains, _positive_int
+from rcbench.networks.mlp import Block, NumericalDivergence, _gains, _positive_int, check_network_input
 from rcbench.networks.norms import get_norm
 
 __all__ = ["GramChain", "GaussianWeights", "HaarWeights", "LawLinear", "gram_sqrt", "weight_law"]
@@ -300,21 +300,7 @@ class GramChain(nn.Module):
 
     # -----------------------------------------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
-        if x.ndim not in (2, 3) or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"input must have shape (n, {self.in_features}) or ({self.ensemble}, n, {self.in_features}), "
-                f"got {tuple(x.shape)}"
-            )
-        if x.ndim == 3 and x.shape[0] != self.ensemble:
-            raise ValueError(f"input has {x.shape[0]} seeds in its leading dimension, the network {self.ensemble}")
-        if x.shape[-2] == 0:
-            raise ValueError("input batch is empty (n = 0)")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("input contains NaN or inf")
-        x = x.to(device=self.device, dtype=self.dtype)
-        return x.expand(self.ensemble, *x.shape[-2:]) if x.ndim == 2 else x
+        return check_network_input(x, self.in_features, self.ensemble, device=self.device, dtype=self.dtype)
 
     def _generator(self) -> torch.Generator:
         g = torch.Generator(device=self.device) if self.device.type != "cpu" else torch.Generator()

@@ -166,22 +166,8 @@ class MLP(nn.Module):
 
     # -----------------------------------------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
-        if x.ndim not in (2, 3) or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"input must have shape (n, {self.in_features}) or ({self.ensemble}, n, {self.in_features}), "
-                f"got {tuple(x.shape)}"
-            )
-        if x.ndim == 3 and x.shape[0] != self.ensemble:
-            raise ValueError(f"input has {x.shape[0]} seeds in its leading dimension, the network {self.ensemble}")
-        if x.shape[-2] == 0:
-            raise ValueError("input batch is empty (n = 0)")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("input contains NaN or inf")
         p = self.blocks[0].linear.weight
-        x = x.to(device=p.device, dtype=p.dtype)
-        return x.expand(self.ensemble, *x.shape[-2:]) if x.ndim == 2 else x
+        return check_network_input(x, self.in_features, self.ensemble, device=p.device, dtype=p.dtype)
 
     def forward(
         self,
@@ -223,6 +209,27 @@ class MLP(nn.Module):
         grams = []
         self.forward(x, callback=lambda l, h: grams.append(h @ h.transpose(-1, -2)))
         return torch.stack(grams)
+
+
+def check_network_input(
+    x: torch.Tensor, in_features: int, ensemble: int, *, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """Validate a network input ``(n, in_features)`` or ``(ensemble, n, in_features)`` before any work and return
+    it on ``device`` in ``dtype``, expanded to ``(ensemble, n, in_features)``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim not in (2, 3) or x.shape[-1] != in_features:
+        raise ValueError(
+            f"input must have shape (n, {in_features}) or ({ensemble}, n, {in_features}), got {tuple(x.shape)}"
+        )
+    if x.ndim == 3 and x.shape[0] != ensemble:
+        raise ValueError(f"input has {x.shape[0]} seeds in its leading dimension, the network {ensemble}")
+    if x.shape[-2] == 0:
+        raise ValueError("input batch is empty (n = 0)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("input contains NaN or inf")
+    x = x.to(device=device, dtype=dtype)
+    return x.expand(ensemble, *x.shape[-2:]) if x.ndim == 2 else x
 
 
 def _positive_int(value, name: str) -> int:
