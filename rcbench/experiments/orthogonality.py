@@ -661,6 +661,11 @@ def theorem1_table(df: pd.DataFrame, *, floor_divisor: float = 1.0) -> pd.DataFr
     for d, sel in df.groupby("width"):
         n = int(sel.n.iloc[0])
         alpha = float(sel[sel.layer >= 1].sigma_min2.min())
+        if not alpha > 0:
+            raise ValueError(
+                f"width {d}: sigma_min(H_l)^2 = {alpha:g} at some layer, so Theorem 1's assumption A1 fails and its "
+                "bound is vacuous (the chain lost rank; with a substituted --norm, that norm does not keep it)"
+            )
         meanV = sel.groupby("layer").orthogonality_gap.mean()
         for l in range(int(meanV.index.max())):
             floor = 3.0 * n / (alpha * math.sqrt(d)) / floor_divisor
