@@ -114,6 +114,36 @@ def test_bad_inputs_raise():
     assert bool(torch.isfinite(W).all()) and float(W[1].abs().max()) == 0.0
 
 
+
+@pytest.mark.parametrize("variant", ["code", "paper_literal", "reproduction"])
+def test_output_that_vanishes_on_a_live_batch_gives_zero_weight_not_nan(variant):
+    # Regression (B27/B28 crashed for 5 of 10 master seeds): with pinv a rank-deficient but non-zero H can give an
+    # Eq. (6) weight whose output H W^T is zero, and scale="output" then divided 0/0 (NaN weights). Deterministic case:
+    # a rank-one H whose first d samples are zero makes the literal slice V' = P[:d, :d] zero, so W H^T = 0.
+    # (In the claims it was the reproduction's transposed Qh on a rank-one deep ReLU representation.)
+    N, d = 30, 10
+    g = torch.Generator().manual_seed(0)
+    H = torch.stack([torch.randn(N, d, generator=g, dtype=DT), torch.zeros(N, d, dtype=DT)])
+    H[1, d:] = torch.rand(N - d, 1, generator=g, dtype=DT) @ torch.rand(1, d, generator=g, dtype=DT)
+    W = orthogonalizing_weight(H, variant=variant, pinv=True)
+    assert bool(torch.isfinite(W).all())
+    assert float(W[1].abs().max()) == 0.0  # the layer kills the batch: the network is dead from here on
+    torch.testing.assert_close(torch.linalg.matrix_norm(H[0] @ W[0].T), torch.tensor(1.0, dtype=DT), atol=1e-12,
+                               rtol=0)  # the live seed is untouched by its neighbour
+    with pytest.raises(ValueError, match="rank deficient"):
+        orthogonalizing_weight(H, variant=variant)
+
+
+def test_reproduction_variant_on_a_deep_relu_net_records_dead_seeds_not_nan():
+    # the failing claim configuration (B27/B28 quick profile, master seed 3, depth 40)
+    from rcbench.experiments import orthogonality_nets as exp
+
+    df = exp.initial_gap(width=64, in_features=128, depths=(40,), n_eval=32, seeds=8, init_ratio=3,
+                         variants=("reproduction", "paper", "code"), seed=3)
+    assert bool(df[["gap", "logit_gap"]].notna().all().all())
+    assert int(df[df.variant == "reproduction"].dead.sum()) > 0
+    assert int(df[df.variant != "reproduction"].dead.sum()) == 0
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_mlp_init_layer_by_layer(dtype):
     d, N = 16, 48

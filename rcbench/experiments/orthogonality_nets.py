@@ -156,8 +156,11 @@ def _spectral(grams: torch.Tensor, names=("orthogonality_gap",)) -> dict[str, to
 def last_layer_gaps(h: torch.Tensor, out: torch.Tensor) -> dict[str, torch.Tensor]:
     """Eq. (2) gap of the last hidden layer ``h`` ``(seeds, n, d)`` and :func:`logit_gap` of the output, per seed.
 
-    A dead ReLU network (``h`` identically zero for a seed) maps every sample to the same point; its gaps are set to
-    their rank-one limits (``sqrt(1 - 1/n)`` and ``sqrt(2 - 2/sqrt(k))``) and ``dead`` is 1, instead of recording NaN.
+    A dead ReLU network (``h`` identically zero for a seed: all units off, or a layer of the iterative init whose
+    output on the init batch vanished and so got ``W = 0``, see
+    :func:`~rcbench.networks.iterative_init.orthogonalizing_weight`) maps every sample to the same point; its gaps
+    are set to their rank-one limits (``sqrt(1 - 1/n)`` and ``sqrt(2 - 2/sqrt(k))``) and ``dead`` is 1, instead of
+    recording NaN.
     """
     h, out = h.detach().to(MEASUREMENT_DTYPE), out.detach().to(MEASUREMENT_DTYPE)
     n, k = h.shape[-2], out.shape[-1]

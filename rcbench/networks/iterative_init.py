@@ -107,7 +107,8 @@ def orthogonalizing_weight(
     ``N < d``, non-finite input or a rank-deficient ``H`` (``Sigma^{-1/2}`` does not exist) unless ``pinv=True``:
     then singular values at round-off level (``<= s_max * max(N, d) * eps``; e.g. dead ReLU units, whose feature
     column is zero on the whole init batch) get weight 0 (pseudo-inverse), a departure from Eq. (6), which assumes
-    a full-rank init batch.
+    a full-rank init batch. With ``scale="output"`` and ``pinv=True``, a weight whose output ``H W^T`` vanishes (to
+    round-off) on the batch is set to 0 (a dead layer) rather than divided by zero; without ``pinv`` it raises.
     """
     overrides = {"exponent": exponent, "slice": slice, "transpose_bug": transpose_bug}
     if scale != "default":
@@ -146,7 +147,21 @@ def orthogonalizing_weight(
         W = W / s.sum(-1).sqrt()[..., None, None]
     elif opts["scale"] == "output":
         norm = torch.linalg.matrix_norm(H @ W.transpose(-1, -2))
-        W = W / torch.where(dead, torch.ones_like(norm), norm)[..., None, None]
+        # The output H W^T can vanish although H does not: with ``pinv`` a rank-deficient H keeps only its live
+        # directions, and a variant whose right factor is not H's (the reproduction's transposed Qh) may map them to
+        # zero (seen: a rank-one H of a deep ReLU net), or a literal slice P[:d, :d] can be zero (the first d samples
+        # dead). Dividing by ||H W^T||_F would then be 0/0 (or blow round-off up to unit norm). Below the round-off
+        # of the product (||H||_2 ||Sigma^e||_2 max(N, d) eps, as ||W||_F <= ||Sigma^e||_2 for the orthonormal or
+        # sliced factors) the output counts as zero; the pseudo-inverse of a zero scale is 0, so such a layer gets
+        # W = 0, i.e. the network is dead from here on (as for an all-zero H), instead of NaN weights.
+        floor = s[..., 0] * torch.linalg.vector_norm(power, dim=-1) * max(N, d) * torch.finfo(s.dtype).eps
+        vanished = (norm <= floor) & ~dead
+        if bool(vanished.any()) and not pinv:
+            raise ValueError("the Eq. (6) weight maps the init batch to zero, so it cannot be scaled to unit output "
+                             "norm (use pinv=True to set such a layer to zero)")
+        ok = ~(dead | vanished)
+        W = torch.where(ok[..., None, None], W / torch.where(ok, norm, torch.ones_like(norm))[..., None, None],
+                        torch.zeros_like(W))
     return W
 
 
@@ -215,6 +230,8 @@ def iterative_orthogonal_init_conv_(
             if unit.bias is not None:
                 unit.bias.zero_()
             if scale is not None:
-                unit.weight.div_(torch.linalg.vector_norm(unit(h)))
+                norm = torch.linalg.vector_norm(unit(h))
+                # a conv output that vanishes on the batch (dead units, pinv) gets weight 0 instead of 0/0 = NaN
+                unit.weight.div_(norm) if norm > 0 else unit.weight.zero_()
         h = unit(h)
     return layers
