@@ -416,8 +416,14 @@ def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, s
 def test_d11_potential_bound_with_noise_floor(record, profile, device, seed):
     """T3, finite-width form [I]: gamma(G^l) <= gamma(G^1) alpha^{l-1} + 4/sqrt(d) for relu, tanh, sigmoid, sin
     (d = 1000, L = 20). Statistic: max over layers of the median over seeds of the ratio; <= 1.15 (note).
-    Calibration (6 x 3 seeds): 0.993-1.064. The max over single seeds is heavy-tailed for sigmoid (up to 2.0: its
-    potential barely contracts and random-walks multiplicatively), so single seeds are not asserted; recorded.
+    The max over single seeds is heavy-tailed for sigmoid (up to 2.0: its potential barely contracts and
+    random-walks multiplicatively), so single seeds are not asserted; recorded.
+    Sample size (reliability audit): with 3 seeds the sigmoid statistic failed 3 of 10 alternate master seeds
+    (1.25, 1.34, 1.40). The bound 1.15 is kept and the median is taken over 15 seeds (cost ~0.1 s). Pilot,
+    40 master seeds (100..139), sigmoid statistic: 3 seeds mean 1.050, sd 0.067, max 1.249 (q95 1.200);
+    9 seeds 1.021 / 0.037 / 1.146; 15 seeds 1.006 / 0.017 / 1.060 (q95 1.039). With 15 seeds the one-sided
+    1%-false-failure prediction bound ``mean + stats.tolerance_from_spread(pilot, 0.01, two_sided=False)`` =
+    1.006 + 2.43 * 0.017 * sqrt(1 + 1/40) = 1.048 < 1.15; relu, tanh, sin: max 0.996 over the pilot.
     He3 and exp are excluded (heavy tails break the floor; note: ratio ~3.2 for He3).
     Negative control: ReLU with LN but no centring: gamma does not decay, ratio >> 1 (calibrated 176-286)."""
     cfg = _cfg("D11", profile)
@@ -426,7 +432,8 @@ def test_d11_potential_bound_with_noise_floor(record, profile, device, seed):
     for act, g in r.groupby("activation"):
         med = float(g.groupby("layer").ratio.median().max())
         record.check(f"{act}: max_l median_seeds gamma / (gamma_1 alpha^(l-1) + 4/sqrt(d))", med, expected="<= 1.15",
-                     tolerance="note [C] max 1.11; ours 0.99-1.06", passed=med <= 1.15,
+                     tolerance="note [C] max 1.11; 15-seed pilot (40 master seeds) sigmoid max 1.06, "
+                               "1%-prediction bound 1.048", passed=med <= 1.15,
                      note=f"max over single seeds {float(g.ratio.max()):.3f}")
     ctrl = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, norm="ln_nocenter",
                         **{k: v for k, v in cfg.items() if k != "activations"})
@@ -634,28 +641,44 @@ def test_d19_real_image_batch_gap_after_ln(record, profile, device, seed, data_r
 def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_root):
     """T5 (``beta0_train_loss.pdf``, directional): training speed is ordered by beta_sigma, ReLU (1.27) fastest,
     Sigmoid (1.016) slowest. LN-MLP ``[width] x 10`` (``fc -> act -> nn.LayerNorm``, linear readout), SGD lr 0.01
-    without momentum, cross-entropy; quick profile: digits, width 256, batch 64, 5 epochs, 3 seeds (paper: CIFAR-10,
+    without momentum, cross-entropy; quick profile: digits, width 256, batch 64, 5 epochs, 6 seeds (paper: CIFAR-10,
     width 1000, batch 512, 10 epochs, 5 seeds; losses at epoch 9 ReLU 0.25, Tanh 1.28, Sigmoid 1.96).
-    Checks: final training loss ordered ReLU < Tanh < Sigmoid with non-overlapping mean +- std bands over seeds
-    (the note's criterion), and every seed individually ordered. Deviation (stated in the experiment): no
-    activation on the logits. Calibration (2 x 3 seeds, OMP 1 thread ~30 s): final (epoch 5) losses ReLU
-    0.049-0.056, Tanh 0.057-0.060, Sigmoid 0.093-0.098: ordered in every seed, bands disjoint but the ReLU/Tanh
-    margin is thin (~0.002). Finding: on digits the *early* ordering is reversed (epoch 1: Sigmoid 0.73 < Tanh
-    0.86 < ReLU 1.43), so "speed" holds only for the final loss; recorded, not asserted.
-    Negative control: the slow arm, Sigmoid, has the highest final loss in every seed."""
+    Checks (directional, paired over seeds): the per-seed final-loss differences tanh - relu and sigmoid - tanh
+    (same init seed, same batch order: paired) have a one-sided 95% Student-t lower confidence bound
+    (``stats.lower_confidence_bound``) above 0, i.e. the ordering holds in the mean at level 5%. Deviation from the
+    note's criterion (non-overlapping mean +- std bands; now recorded, not asserted): the bands measure the
+    between-seed spread of the loss level, which is common to the arms and cancels in the paired difference; with
+    a ReLU/Tanh margin of ~0.01 and band std ~0.005 they overlapped in 1 of 10 audit master seeds (seed 10: means
+    0.0438 / 0.0533 / 0.0912). "Every seed relu < tanh" is also recorded, not asserted: the per-seed difference
+    has mean ~0.0097, sd ~0.0040 (pilot below), i.e. P(one seed reversed) ~ 0.7% under normality, ~4% for 6 seeds.
+    Sample size: pilot over master seeds 100-102 with 6 seeds (18 paired differences, OMP 1 thread): tanh - relu
+    0.0026-0.0184, mean 0.0097, sd 0.0040 (effect size 2.45); sigmoid - tanh 0.034-0.045, mean 0.038, sd 0.003.
+    The bound is > 0 iff the paired t statistic exceeds t_{0.95, k-1}; with effect size 2.45 the noncentrality is
+    2.45 sqrt(k): k = 3 gives 4.3 vs 2.92, power ~85% (fails ~15% of master seeds, over the audit's 1 in 20);
+    k = 6 gives 6.1 vs 2.02, power > 99.9%, hence 6 seeds (~2x the old runtime). Deviation (stated in the experiment): no activation on the
+    logits. Finding: on digits the *early* ordering is reversed (epoch 1: Sigmoid 0.73 < Tanh 0.86 < ReLU 1.43),
+    so "speed" holds only for the final loss; recorded, not asserted.
+    Negative control: the slow arm, Sigmoid, has the highest final loss in every seed (margin over Tanh ~0.038,
+    ~12 sd of the per-seed difference)."""
     cfg = _cfg("D20", profile)
     df = record.frame("train_loss", exp.train_loss_curves(device=device, seed=seed, data_root=data_root, **cfg))
     last = df[df.epoch == df.epoch.max()].pivot_table(index="seed", columns="activation", values="loss")
     m, s = last.mean(), last.std(ddof=1)
     order = ("relu", "tanh", "sigmoid")
+    for a, b in zip(order[:-1], order[1:]):
+        diff = (last[b] - last[a]).to_numpy()
+        lcb = stats.lower_confidence_bound(diff, confidence=0.95)
+        record.check(f"paired final loss {b} - {a}: one-sided 95% lower confidence bound", lcb, expected="> 0",
+                     tolerance="t bound over seeds, level 5% (see docstring)", passed=lcb > 0,
+                     note=f"per-seed differences {np.round(diff, 4).tolist()}; mean {diff.mean():.4f}")
     bands = all(m[a] + s[a] < m[b] - s[b] for a, b in zip(order[:-1], order[1:]))
-    record.check("final loss mean +- std: relu < tanh < sigmoid, bands disjoint",
-                 [round(float(m[a]), 4) for a in order], expected="increasing, disjoint",
-                 tolerance="seed std bands (note)", passed=bands,
-                 note=f"std {[round(float(s[a]), 4) for a in order]}; paper CIFAR 0.25/1.28/1.96")
-    per_seed = bool(((last["relu"] < last["tanh"]) & (last["tanh"] < last["sigmoid"])).all())
-    record.check("every seed: relu < tanh < sigmoid", per_seed, expected=True, tolerance="directional",
-                 passed=per_seed)
+    record.check("final loss mean +- std: relu < tanh < sigmoid, bands disjoint (info)",
+                 [round(float(m[a]), 4) for a in order], expected="recorded",
+                 tolerance="the note's heuristic; not asserted (see docstring)", passed=True,
+                 note=f"std {[round(float(s[a]), 4) for a in order]}; disjoint={bands}; paper CIFAR 0.25/1.28/1.96")
+    n_ord = int(((last["relu"] < last["tanh"]) & (last["tanh"] < last["sigmoid"])).sum())
+    record.check("seeds with relu < tanh < sigmoid (info)", f"{n_ord}/{len(last)}", expected="recorded",
+                 tolerance="not asserted: P(one seed reversed) ~0.7% (see docstring)", passed=True)
     slow = bool((last["sigmoid"] > last[["relu", "tanh"]].max(axis=1)).all())
     record.check("every seed: sigmoid (beta_sigma 1.016) has the highest final loss", slow, expected=True,
                  tolerance="the note's slow arm", passed=slow, control=True)

@@ -69,8 +69,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D8": dict(activations=("relu", "tanh"), d=512, n=10, depth=20, seeds=3, degeneracy=10.0),
         "D9": dict(activations=("relu", "tanh", "sigmoid"), d=1000, n=10, depth=20, seeds=4, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=1000, n=10, depth=15, seeds=8, degeneracy=10.0),
-        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=1000, n=10, depth=20, seeds=3,
-                    degeneracy=10.0),
+        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=1000, n=10, depth=20, seeds=15,
+                    degeneracy=10.0),  # 15 seeds: the median's spread (sigmoid), see the D11 test
         "D12": dict(d=1000, n=10, depth=20, seeds=3, degeneracy=10.0),
         "D13": dict(d=1000, n=10, depth=30, seeds=4, degeneracy=100.0),
         "D14": dict(d=1000, n=10, depth=30, seeds=4, degeneracy=100.0),
@@ -80,7 +80,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D19": dict(activations=("relu", "tanh", "sigmoid", "identity"), width=1000, depth=10, batch=32, seeds=3,
                     dataset="cifar10"),
         "D20": dict(activations=("relu", "tanh", "sigmoid"), width=256, depth=10, batch_size=64, epochs=5,
-                    lr=0.01, seeds=3, dataset="cifar10"),
+                    lr=0.01, seeds=6, dataset="cifar10"),  # 6 seeds: power of the paired bound, see D20 test
     },
     "paper": {
         "D1": dict(trials=2000, max_n=40),
@@ -91,7 +91,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D8": dict(activations=_MAIN5, d=1000, n=10, depth=30, seeds=10, degeneracy=10.0),
         "D9": dict(activations=_D9_PAPER_ACTS, d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
-        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=2000, n=10, depth=30, seeds=10,
+        "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=2000, n=10, depth=30, seeds=15,
                     degeneracy=10.0),
         "D12": dict(d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
         "D13": dict(d=1000, n=10, depth=30, seeds=10, degeneracy=100.0),
