@@ -15,7 +15,7 @@ from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
 
-__all__ = ["gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
+__all__ = ["profile_config", "gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
 
 
 @contextlib.contextmanager
@@ -45,6 +45,18 @@ def few_threads(fn):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def profile_config(profiles: Mapping[str, Mapping[str, dict]], claim_id: str, profile: str) -> dict:
+    """A deep copy of ``profiles[profile][claim_id]`` (an experiment module's ``PROFILES``), with clear errors for an
+    unknown profile or a claim the module has no configuration for."""
+    import copy
+
+    if profile not in profiles:
+        raise ValueError(f"unknown profile {profile!r}; one of {sorted(profiles)}")
+    if claim_id not in profiles[profile]:
+        raise KeyError(f"no configuration for claim {claim_id!r} in this module; have {sorted(profiles[profile])}")
+    return copy.deepcopy(dict(profiles[profile][claim_id]))
 
 
 def generator(seed: int) -> torch.Generator:

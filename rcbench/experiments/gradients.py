@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 import rcbench.metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, generator, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, generator, profile_config, tidy
 from rcbench.networks import MLP, NumericalDivergence, gain_schedule, get_norm
 from rcbench.networks.init import haar_orthogonal, perturbed_identity
 from rcbench.theory import normalization as TN
@@ -88,11 +88,7 @@ PROFILES: dict[str, dict[str, dict]] = {
 
 def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the keyword arguments of ``claim_id``'s experiment at ``profile`` (``"quick"`` or ``"paper"``)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    if claim_id not in PROFILES[profile]:
-        raise KeyError(f"no paper-C experiment for claim {claim_id!r}; known: {sorted(PROFILES[profile])}")
-    return dict(PROFILES[profile][claim_id])
+    return profile_config(PROFILES, claim_id, profile)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import load
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, require_n_le_d, tidy
+from rcbench.experiments.common import generator, profile_config, require_n_le_d, tidy
 from rcbench.networks import ACTIVATIONS, MLP, Normalization, NumericalDivergence, get_norm
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import hermite as H
@@ -107,13 +107,9 @@ PROFILES: dict[str, dict[str, dict]] = {
 }
 
 
-def config(claim_id: str, profile: str) -> dict:
+def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the keyword arguments of claim ``claim_id``'s experiment under ``profile``."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    if claim_id not in PROFILES[profile]:
-        raise KeyError(f"no configuration for {claim_id!r} (the exact claims D4, D5, D16 have no sizes)")
-    return dict(PROFILES[profile][claim_id])
+    return profile_config(PROFILES, claim_id, profile)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench import stats
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, require_n_le_d, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, profile_config, require_n_le_d, tidy
 from rcbench.networks import MLP
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import orthogonality as T
@@ -138,11 +138,7 @@ for _p in PROFILES.values():
 
 def config(claim_id: str, profile: str = "quick") -> dict:
     """The experiment configuration of ``claim_id`` (``"B13"``) in ``profile`` (``"quick"`` or ``"paper"``)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    if claim_id not in PROFILES[profile]:
-        raise KeyError(f"no configuration for claim {claim_id!r} in this module; have {sorted(PROFILES[profile])}")
-    return dict(PROFILES[profile][claim_id])
+    return profile_config(PROFILES, claim_id, profile)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import Dataset, digits, torchvision_dataset
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, tidy
+from rcbench.experiments.common import generator, profile_config, tidy
 from rcbench.networks import MLP, NumericalDivergence, get_activation
 from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
@@ -114,11 +114,7 @@ PROFILES["paper"]["B28"] = PROFILES["paper"]["B27"]
 
 def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the sizes of ``claim_id`` under ``profile`` (``"quick"`` or ``"paper"``)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    if claim_id not in PROFILES[profile]:
-        raise KeyError(f"no profile for claim {claim_id!r} in this module; ids: {sorted(PROFILES[profile])}")
-    return dict(PROFILES[profile][claim_id])
+    return profile_config(PROFILES, claim_id, profile)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ Deep chains (up to ``10^6`` layers in the paper profile) are streamed: the netwo
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -31,7 +30,7 @@ import torch
 
 from rcbench import metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import gaussian_input, generator, tidy
+from rcbench.experiments.common import gaussian_input, generator, profile_config, tidy
 from rcbench.networks import MLP, NumericalDivergence
 from rcbench.networks import init as I
 
@@ -844,11 +843,7 @@ PROFILES: dict[str, dict[str, dict]] = {
 
 def config(claim: str, profile: str = "quick") -> dict:
     """A deep copy of claim ``claim``'s sizes in ``profile`` (``"quick"`` or ``"paper"``)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    if claim not in PROFILES[profile]:
-        raise KeyError(f"no configuration for claim {claim!r}; paper A has {sorted(PROFILES[profile])}")
-    return copy.deepcopy(PROFILES[profile][claim])
+    return profile_config(PROFILES, claim, profile)
 
 
 _TRUNCATE = {"depth": 4, "seeds": 1, "steps": 2, "epochs": 1, "burn_in": 0, "sample_every": 1, "depth_factor": 1,
