@@ -275,10 +275,10 @@ def cmd_audit(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rcbench")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["audit", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+    """``python -m rcbench.audit`` is ``rcbench audit``."""
+    from rcbench.cli import main as cli_main
+
+    return cli_main(["audit", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
 
-__all__ = ["profile_config", "gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
+__all__ = ["positive_int", "profile_config", "gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
 
 
 @contextlib.contextmanager
@@ -47,6 +47,15 @@ def few_threads(fn):
     return wrapper
 
 
+def positive_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or numpy) ``>= minimum``; else a :class:`ValueError`
+    naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {need}, got {value!r}")
+    return int(value)
+
+
 def profile_config(profiles: Mapping[str, Mapping[str, dict]], claim_id: str, profile: str) -> dict:
     """A deep copy of ``profiles[profile][claim_id]`` (an experiment module's ``PROFILES``), with clear errors for an
     unknown profile or a claim the module has no configuration for."""
@@ -66,10 +75,8 @@ def generator(seed: int) -> torch.Generator:
 
 def gaussian_input(n: int, d: int, *, seed: int = 0, ensemble: int | None = None, device="cpu") -> torch.Tensor:
     """I.i.d. standard Gaussian batch ``(n, d)`` (or ``(ensemble, n, d)``) in float64, drawn on the CPU."""
-    for name, v in (("n", n), ("d", d), ("ensemble", 1 if ensemble is None else ensemble)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"gaussian_input: {name} must be a positive integer, got {v!r}")
-    n, d, ensemble = int(n), int(d), None if ensemble is None else int(ensemble)
+    n, d = positive_int(n, "n"), positive_int(d, "d")
+    ensemble = None if ensemble is None else positive_int(ensemble, "ensemble")
     shape = (n, d) if ensemble is None else (ensemble, n, d)
     x = torch.randn(shape, generator=generator(seed), dtype=MEASUREMENT_DTYPE)
     return x.to(resolve_device(device))

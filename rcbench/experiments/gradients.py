@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 import rcbench.metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, generator, profile_config, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, generator, positive_int, profile_config, tidy
 from rcbench.networks import MLP, NumericalDivergence, gain_schedule, get_norm
 from rcbench.networks.init import haar_orthogonal, perturbed_identity
 from rcbench.theory import normalization as TN
@@ -94,14 +94,8 @@ def config(claim_id: str, profile: str = "quick") -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------------------------
-def _pos_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _depths(depths, minimum: int = 1) -> list[int]:
-    depths = [int(_pos_int(L, "depth", minimum)) for L in depths]
+    depths = [int(positive_int(L, "depth", minimum)) for L in depths]
     if not depths:
         raise ValueError("depths is empty")
     return depths
@@ -137,7 +131,7 @@ def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0,
     isometry), ``phi_rankdef`` / ``phi_rankdef_svd`` (a row repeated: rank ``n - 1``), ``kappa`` (condition number
     ``lam_max / lam_min`` of ``H H^T``, which sets the round-off of phi: about ``n eps kappa``).
     """
-    count, d_max = _pos_int(count, "count"), _pos_int(d_max, "d_max", 2)
+    count, d_max = positive_int(count, "count"), positive_int(d_max, "d_max", 2)
     dev = resolve_device(device)
     g = generator(seed)
     rows = []
@@ -179,8 +173,8 @@ def bn_isometry_lemma(
     with equal feature norms (``gain`` must be 1); ``kappa`` / ``kappa_bn`` / ``kappa_rescaled``, the condition numbers of the Grams of
     ``H``, ``BN H`` and ``BN(H) diag(s)`` (round-off of ``log I`` is about ``d eps kappa``).
     """
-    count = _pos_int(count, "count")
-    d_min, d_max = _pos_int(d_min, "d_min", 2), _pos_int(d_max, "d_max", 3)
+    count = positive_int(count, "count")
+    d_min, d_max = positive_int(d_min, "d_min", 2), positive_int(d_max, "d_max", 3)
     if d_min >= d_max:
         raise ValueError(f"need d_min < d_max, got {d_min}, {d_max}")
     if not (scale_sigma >= 0 and math.isfinite(scale_sigma)):
@@ -223,7 +217,7 @@ def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, de
     Columns: ``phi_x`` = phi(H), ``phi_eig`` = phi(BN(H U)), ``phi_haar`` = phi(BN(H Q^T)) for a Haar ``Q``
     (the control: a random rotation does not reach isometry).
     """
-    count, d_max = _pos_int(count, "count"), _pos_int(d_max, "d_max", 2)
+    count, d_max = positive_int(count, "count"), positive_int(d_max, "d_max", 2)
     dev = resolve_device(device)
     g = generator(seed)
     bn = get_norm("bn", 1)
@@ -262,8 +256,8 @@ def weingarten_gain(
     """
     from rcbench.theory import isometry as TI
 
-    widths = [_pos_int(d, "width", 2) for d in widths]
-    samples = _pos_int(samples, "samples", 2)
+    widths = [positive_int(d, "width", 2) for d in widths]
+    samples = positive_int(samples, "samples", 2)
     if weights not in ("haar", "gaussian"):
         raise ValueError(f"weights must be 'haar' or 'gaussian', got {weights!r}")
     eps_list = [float(e) for e in epsilons]
@@ -308,11 +302,11 @@ def weingarten_gain(
 def authors_input(d: int, f: float = 0.005, *, seed: int = 0, ensemble: int | None = None) -> torch.Tensor:
     """Fig. 1's input ``X_0 = (1 - f) I_d + f u v^T``, ``u, v ~ U[0,1]^d`` (a near-isometric, non-degenerate batch
     of ``n = d`` samples), returned as ``H_0 = X_0^T`` of shape ``(d, d)`` or ``(ensemble, d, d)``, float64, CPU."""
-    d = _pos_int(d, "d", 2)
+    d = positive_int(d, "d", 2)
     if not (0 <= f < 1):
         raise ValueError(f"f must lie in [0, 1), got {f}")
     g = generator(seed)
-    S = 1 if ensemble is None else _pos_int(ensemble, "ensemble")
+    S = 1 if ensemble is None else positive_int(ensemble, "ensemble")
     u = torch.rand(S, d, 1, generator=g, dtype=MEASUREMENT_DTYPE)
     v = torch.rand(S, d, 1, generator=g, dtype=MEASUREMENT_DTYPE)
     X = (1 - f) * torch.eye(d, dtype=MEASUREMENT_DTYPE) + f * u @ v.transpose(-1, -2)
@@ -340,8 +334,8 @@ def forward_isometry(
     ``init``: weights (``"orthogonal"`` = Haar, Theorem 1's assumption; ``"gaussian"`` N(0, 1/d);
     :data:`IDENTITY_INIT` for ``W_l = I``). One row per width x layer x seed with column ``isometry_gap``.
     """
-    widths = [_pos_int(d, "width", 2) for d in widths]
-    depth, seeds = _pos_int(depth, "depth"), _pos_int(seeds, "seeds")
+    widths = [positive_int(d, "width", 2) for d in widths]
+    depth, seeds = positive_int(depth, "depth"), positive_int(seeds, "seeds")
     if input not in ("authors", "gaussian", "degenerate"):
         raise ValueError(f"input must be 'authors', 'gaussian' or 'degenerate', got {input!r}")
     dev = resolve_device(device)
@@ -397,10 +391,10 @@ def gradient_sweep(
     plot). ``inputs`` (``(n, in)`` or ``(seeds, n, in)``) defaults to one i.i.d. Gaussian batch per seed, shared by
     all depths. One row per depth x seed x weight: ``grad_norm``, ``log_grad``.
     """
-    width, batch = _pos_int(width, "width"), _pos_int(batch, "batch", 2)
-    in_features, seeds = _pos_int(in_features, "in_features"), _pos_int(seeds, "seeds")
-    classes = _pos_int(classes, "classes", 2)
-    weights = [int(_pos_int(w, "weight index", 0)) for w in weights]
+    width, batch = positive_int(width, "width"), positive_int(batch, "batch", 2)
+    in_features, seeds = positive_int(in_features, "in_features"), positive_int(seeds, "seeds")
+    classes = positive_int(classes, "classes", 2)
+    weights = [int(positive_int(w, "weight index", 0)) for w in weights]
     if not weights:
         raise ValueError("weights is empty")
     depths = _depths(depths, max(weights) + 1)
@@ -461,13 +455,13 @@ def degenerate_batches(
     batch; ``eps = inf``: an independent Gaussian batch, non-degenerate). All levels and seeds run as one ensemble.
     Columns as :func:`gradient_sweep` plus ``eps`` and ``phi_input`` (phi of the input batch, inf if degenerate).
     """
-    batch, distinct = _pos_int(batch, "batch", 2), _pos_int(distinct, "distinct")
+    batch, distinct = positive_int(batch, "batch", 2), positive_int(distinct, "distinct")
     if batch % distinct:
         raise ValueError(f"batch ({batch}) must be a multiple of distinct ({distinct})")
     eps_list = [float(e) for e in epsilons]
     if not eps_list or any(math.isnan(e) or e < 0 for e in eps_list):
         raise ValueError(f"epsilons must be non-negative (inf = independent batch), got {eps_list}")
-    seeds = _pos_int(seeds, "seeds")
+    seeds = positive_int(seeds, "seeds")
     reps = batch // distinct
     g = generator(seed * 31 + 5)
     xs = []
@@ -527,8 +521,8 @@ def train_shaped(
     from rcbench.data import digits
 
     depths = _depths(depths, 3)
-    width, batch, epochs, seeds = (_pos_int(width, "width"), _pos_int(batch, "batch", 2), _pos_int(epochs, "epochs"),
-                                   _pos_int(seeds, "seeds"))
+    width, batch, epochs, seeds = (positive_int(width, "width"), positive_int(batch, "batch", 2), positive_int(epochs, "epochs"),
+                                   positive_int(seeds, "seeds"))
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be positive and finite, got {lr}")
     dev = resolve_device(device)

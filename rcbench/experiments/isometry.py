@@ -24,7 +24,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import load
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, profile_config, require_n_le_d, tidy
+from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, tidy
 from rcbench.networks import ACTIVATIONS, MLP, Normalization, NumericalDivergence, get_norm
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import hermite as H
@@ -115,12 +115,6 @@ def config(claim_id: str, profile: str = "quick") -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # validation helpers
 # ---------------------------------------------------------------------------------------------------------------
-def _pos_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def _check_activation(act):
     if isinstance(act, str):
         if act.lower().replace("-", "_") not in ACTIVATIONS:
@@ -152,7 +146,7 @@ def degenerate_input(n: int, d: int, degeneracy: float, *, seed: int = 0, ensemb
     correlations (the mean-field recursion starts from them). The ``l = 0`` value reported here is measured on
     these row-normalised inputs (the notes' §8 table: gap 1.54 for degeneracy 10, n = 10, d = 1000).
     """
-    n, d, ensemble = _pos_int(n, "n"), _pos_int(d, "d"), _pos_int(ensemble, "ensemble")
+    n, d, ensemble = positive_int(n, "n"), positive_int(d, "d"), positive_int(ensemble, "ensemble")
     degeneracy = _finite_positive(degeneracy, "degeneracy")
     require_n_le_d(n, d, "paper D input")
     X = torch.randn((ensemble, n, d), generator=generator(seed), dtype=MEASUREMENT_DTYPE)
@@ -229,7 +223,7 @@ def isometry_basics(*, trials: int = 200, max_n: int = 20, seed: int = 0) -> pd.
     ``2 <= n <= max_n``): ``I(M)``, ``I(cM)``, ``I(U M U^T)`` (via ``c^{1/2} A`` and ``U A``, Haar ``U``),
     ``I(c I_n)`` and ``I``/gap of a rank-deficient ``M`` (last row of ``A`` a combination of the others).
     Trials of equal ``n`` are batched (one call per metric and ``n``)."""
-    trials, max_n = _pos_int(trials, "trials"), _pos_int(max_n, "max_n")
+    trials, max_n = positive_int(trials, "trials"), positive_int(max_n, "max_n")
     if max_n < 2:
         raise ValueError("max_n must be at least 2")
     g = generator(seed)
@@ -257,7 +251,7 @@ def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, s
     (:func:`rcbench.theory.normalization.scaling_isometry_gain`), the lower bound ``1 + Var(r)/E[r]^2``, and for
     the controls the isometry after the centring step alone and after scaling rows that already have equal norms.
     Trials of equal ``n`` are batched and share a random ``d``."""
-    trials, max_n, max_d = _pos_int(trials, "trials"), _pos_int(max_n, "max_n"), _pos_int(max_d, "max_d")
+    trials, max_n, max_d = positive_int(trials, "trials"), positive_int(max_n, "max_n"), positive_int(max_d, "max_d")
     if max_d < max_n:
         raise ValueError(f"max_d ({max_d}) must be >= max_n ({max_n}): the sample Gram must be non-singular")
     g = generator(seed)
@@ -285,7 +279,7 @@ def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0) -> pd.D
     """D3 (T1, BN analogue): scale the feature columns of ``H`` (``n > d``) to unit norm (paper BN, ``"bn"``) and
     compare the isometry of the feature Gram ``C = H^T H`` (measured as the sample Gram of ``H^T``). Trials of
     equal ``d`` are batched with ``n = 2d + 1``... ``4d + 1`` drawn per batch."""
-    trials, max_d = _pos_int(trials, "trials"), _pos_int(max_d, "max_d")
+    trials, max_d = positive_int(trials, "trials"), positive_int(max_d, "max_d")
     g = generator(seed)
     bn = get_norm("bn", 1)
     frames = []
@@ -332,7 +326,7 @@ def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, sam
     ``X sigma(X)``, ``sigma(X)^2`` over ``samples`` draws."""
     from rcbench.networks import get_activation
 
-    samples = _pos_int(samples, "samples")
+    samples = positive_int(samples, "samples")
     x = torch.randn(samples, generator=generator(seed), dtype=torch.float64)
     rows = []
     for act in activations:
@@ -375,7 +369,7 @@ def contraction_grid(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", 
                      *, points: int = 4001, lim: float = 0.999) -> pd.DataFrame:
     """D6 (Theorem A2): ``Psi(kappa_hat(rho)) / Psi(rho)`` on a grid of ``points`` values in ``[-lim, lim]``
     (``rho = 0`` excluded), its maximum, its value next to 0, against ``alpha = 1/beta_sigma`` and ``beta_0``."""
-    points = _pos_int(points, "points")
+    points = positive_int(points, "points")
     rho = np.linspace(-lim, lim, points)
     rho = rho[np.abs(rho) > 1e-12]
     rows = []
@@ -395,7 +389,7 @@ def orbit(act, rho0: float, steps: int, *, centred: bool = True) -> np.ndarray:
     kern = H.dual_kernel(_check_activation(act))
     out = [float(rho0)]
     f = kern.correlation_map(centred)
-    for _ in range(_pos_int(steps, "steps")):
+    for _ in range(positive_int(steps, "steps")):
         out.append(float(f(out[-1])))
     return np.array(out)
 
@@ -406,7 +400,7 @@ def mean_field_gram(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "
     """D7, D12: the mean-field recursion of the input correlation matrix through LN o sigma (``centred``) or
     RMS o sigma (``centred=False``): per layer and seed the gap, the potential ``gamma`` and the theory bound
     ``gamma(G^0) beta_sigma^{-l}``."""
-    depth = _pos_int(depth, "depth")
+    depth = positive_int(depth, "depth")
     X = degenerate_input(n, d, degeneracy, seed=seed, ensemble=seeds, device="cpu")
     G0 = X @ X.transpose(-1, -2)
     frames = []
@@ -461,7 +455,7 @@ def ln_trace(activations: Sequence = ("relu",), *, d: int = 1000, n: int = 10, d
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    d, n, depth, seeds = _pos_int(d, "d"), _pos_int(n, "n"), _pos_int(depth, "depth"), _pos_int(seeds, "seeds")
+    d, n, depth, seeds = positive_int(d, "d"), positive_int(n, "n"), positive_int(depth, "depth"), positive_int(seeds, "seeds")
     require_n_le_d(n, d, "paper D")
     if order not in ("act_norm", "norm_act"):
         raise ValueError(f"order must be 'act_norm' or 'norm_act', got {order!r}")
@@ -500,7 +494,7 @@ def ln_steps(activations: Sequence = ("relu",), *, d: int = 512, n: int = 10, de
     """D8: step through ``LN(sigma(W x))`` block by block and measure the gap after each step: the previous block's
     output (``gap_in``), after ``sigma(W x)`` (``gap_act``), after LN's centring (``gap_centred``) and after LN's
     scaling (``gap_ln``, the block output), plus the exact scaling factor ``AM(a)/GM(a)`` of the scaling step."""
-    d, n, depth, seeds = _pos_int(d, "d"), _pos_int(n, "n"), _pos_int(depth, "depth"), _pos_int(seeds, "seeds")
+    d, n, depth, seeds = positive_int(d, "d"), positive_int(n, "n"), positive_int(depth, "depth"), positive_int(seeds, "seeds")
     require_n_le_d(n, d, "D8")
     centre = Normalization("features", center=True, scale=None)
     frames = []
@@ -534,7 +528,7 @@ def mf_vs_finite(*, widths: Sequence[int] = (100, 500, 1000), n: int = 10, depth
     frames = []
     for w in widths:
         for sc in scalings:
-            df = ln_trace((activation,), d=_pos_int(w, "width"), n=n, depth=depth, seeds=seeds, seed=seed,
+            df = ln_trace((activation,), d=positive_int(w, "width"), n=n, depth=depth, seeds=seeds, seed=seed,
                           degeneracy=degeneracy, norm=f"mf:{center}:{sc}", mean_field=False, sampler=sampler,
                           device=device)
             df["scaling"] = sc
@@ -588,8 +582,8 @@ def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
     (standardised) without ``data_root``; the paper's CIFAR-10 with it. Each seed draws its own batch of ``batch``
     images (it must be full rank: ``batch <= 32`` for digits) and its own weights. Columns: ``gap`` and the
     theory curve ``beta_sigma^{-l} gap(0)``."""
-    width, depth, batch, seeds = (_pos_int(width, "width"), _pos_int(depth, "depth"), _pos_int(batch, "batch"),
-                                  _pos_int(seeds, "seeds"))
+    width, depth, batch, seeds = (positive_int(width, "width"), positive_int(depth, "depth"), positive_int(batch, "batch"),
+                                  positive_int(seeds, "seeds"))
     require_n_le_d(batch, width, "D19")
     for act in activations:
         _check_activation(act)
@@ -631,9 +625,9 @@ def train_loss_curves(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
     caps sigmoid's logits in (0, 1) and would make the ordering partly an artefact of the output layer; here the
     readout is linear for all activations.
     """
-    width, depth, batch_size, epochs, seeds = (_pos_int(width, "width"), _pos_int(depth, "depth"),
-                                               _pos_int(batch_size, "batch_size"), _pos_int(epochs, "epochs"),
-                                               _pos_int(seeds, "seeds"))
+    width, depth, batch_size, epochs, seeds = (positive_int(width, "width"), positive_int(depth, "depth"),
+                                               positive_int(batch_size, "batch_size"), positive_int(epochs, "epochs"),
+                                               positive_int(seeds, "seeds"))
     lr = _finite_positive(lr, "lr")
     for act in activations:
         _check_activation(act)

@@ -37,7 +37,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench import stats
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, profile_config, require_n_le_d, tidy
+from rcbench.experiments.common import few_threads, gaussian_input, positive_int, profile_config, require_n_le_d, tidy
 from rcbench.networks import MLP
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import orthogonality as T
@@ -149,12 +149,6 @@ def _derive(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in keys]]).generate_state(1)[0])
 
 
-def _posint(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
@@ -169,7 +163,7 @@ def chain_input(kind: str, n: int, d: int, *, runs: int = 1, eps: float = 1e-3, 
       Fig. 2a input, ``eps = 1e-3``).
     * ``"orthogonal"``: ``e_0 .. e_{n-1}`` (``V = 0``).
     """
-    n, d, runs = _posint(n, "n"), _posint(d, "d"), _posint(runs, "runs")
+    n, d, runs = positive_int(n, "n"), positive_int(d, "d"), positive_int(runs, "runs")
     device = resolve_device(device)
     if kind not in INPUTS:
         raise ValueError(f"unknown input {kind!r}; one of {INPUTS}")
@@ -221,7 +215,7 @@ def sample_gram_chain(x: torch.Tensor, depth: int, *, norm="bn", gain: float | N
     by the same modules as in the explicit :class:`MLP`. ``gain`` defaults to ``1/sqrt(d)`` after a norm, 1 without.
     Draws on ``x``'s device.
     """
-    depth = _posint(depth, "depth")
+    depth = positive_int(depth, "depth")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (runs, n, d), got {tuple(x.shape)}")
     runs, n, d = x.shape
@@ -245,7 +239,7 @@ def literal_grams(
     The network is built in chunks of consecutive layers (each a :class:`MLP` of its own seed), and the runs in
     groups, so that at most ``max_bytes`` of weights are alive at once; the chunks compose to one deep network.
     """
-    depth = _posint(depth, "depth")
+    depth = positive_int(depth, "depth")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (runs, n, d), got {tuple(x.shape)}")
     runs, n, d = x.shape
@@ -320,8 +314,8 @@ def bn_chain(
     law sampler (``norm`` in ``{"bn", "none"}``), ``sampler="literal"`` the real :class:`MLP` (any ``norm``;
     ``gain`` overrides its ``1/sqrt(d)``).
     Identical calls are cached for the session (claims share runs)."""
-    n, depth, runs = _posint(n, "n"), _posint(depth, "depth"), _posint(runs, "runs")
-    widths = tuple(_posint(d, "width") for d in widths)
+    n, depth, runs = positive_int(n, "n"), positive_int(depth, "depth"), positive_int(runs, "runs")
+    widths = tuple(positive_int(d, "width") for d in widths)
     if not widths:
         raise ValueError("widths is empty")
     if input not in INPUTS:
@@ -355,7 +349,7 @@ def whitening_chain(*, n: int = 4, width: int = 32, depth: int = 10, runs: int =
                     **_unused) -> pd.DataFrame:
     """Literal chain with :class:`FullWhitening` as the norm (B7) next to the diagonal-BN chain on the same input
     (column ``norm`` = ``"whitening"`` or ``"bn"``); random Gaussian input."""
-    n, width, depth, runs = (_posint(v, k) for v, k in ((n, "n"), (width, "width"), (depth, "depth"), (runs, "runs")))
+    n, width, depth, runs = (positive_int(v, k) for v, k in ((n, "n"), (width, "width"), (depth, "depth"), (runs, "runs")))
     require_n_le_d(n, width, "full whitening")
     x = chain_input("random", n, width, runs=runs, seed=_derive(seed, 3), device=device)
     frames = []
@@ -374,7 +368,7 @@ def random_representations(count: int, *, n_min: int = 2, n_max: int = 16, d_max
     random per-sample scales (log-uniform over four decades) and, every fourth one, a nearly rank-one spectrum.
     ``extremal=True`` instead builds Lemma 4's extremal family: ``sigma_1^2`` large and ``sigma_2 = ... =
     sigma_n``. Returns a list of float64 tensors."""
-    count, n_max, d_max = _posint(count, "count"), _posint(n_max, "n_max"), _posint(d_max, "d_max")
+    count, n_max, d_max = positive_int(count, "count"), positive_int(n_max, "n_max"), positive_int(d_max, "d_max")
     if not (2 <= n_min <= n_max <= d_max):
         raise ValueError(f"need 2 <= n_min <= n_max <= d_max, got {n_min}, {n_max}, {d_max}")
     rng = np.random.default_rng(seed)
@@ -410,9 +404,9 @@ def gap_identities(*, ns: Sequence[int] = tuple(range(2, 17)), d_max: int = 64, 
     g = torch.Generator().manual_seed(int(seed))
     rng = np.random.default_rng(seed)
     rows = []
-    for _ in range(_posint(count, "count")):
+    for _ in range(positive_int(count, "count")):
         n = int(rng.choice(ns))
-        d = int(rng.integers(n, _posint(d_max, "d_max") + 1))
+        d = int(rng.integers(n, positive_int(d_max, "d_max") + 1))
         q = haar_orthogonal((1, d, d), g, MEASUREMENT_DTYPE)[0]
         H = torch.randn(n, d, generator=g, dtype=MEASUREMENT_DTYPE)
         H = H * torch.rand(n, 1, generator=g, dtype=MEASUREMENT_DTYPE) * 10 ** float(rng.uniform(-3, 3))
@@ -458,7 +452,7 @@ def lemma8_table(*, count: int = 300, n_max: int = 11, seed: int = 0, crosscheck
     largest difference between the trapezoid and the adaptive (``quad_vec``) quadrature of ``p`` (NaN after)."""
     rng = np.random.default_rng(seed)
     rows = []
-    for i in range(_posint(count, "count")):
+    for i in range(positive_int(count, "count")):
         n = int(rng.integers(2, n_max + 1))
         s2 = rng.dirichlet(np.ones(n) * (0.3 if i % 3 == 2 else 1.0))
         s2 = np.maximum(s2, 1e-12)
@@ -538,7 +532,7 @@ def one_step(*, ns: Sequence[int] = (4, 8), widths: Sequence[int] = (16, 64, 256
     ``H`` (``vhat``, ``sigma_n2``, ``thm5_rhs``, ``drift_no_noise = (1 - 2 sigma_n^2/3) V_hat``) are columns, and
     ``mean_z_max`` is the largest z-score ``|mean_W C' - E_W C'| / SE`` over the entries (Lemma 6's
     ``E_W C = U diag(p) U^T``)."""
-    draws = _posint(draws, "draws")
+    draws = positive_int(draws, "draws")
     device = resolve_device(device)
     return _one_step_cached(tuple(int(v) for v in ns), tuple(int(v) for v in widths), tuple(kinds), draws,
                             int(seed), device).copy()
@@ -713,12 +707,12 @@ def gaussianity(*, n: int = 4, widths: Sequence[int] = (64, 256), depth: int = 3
     ``arm="vanilla"``), the ``d`` columns of ``sqrt(n d) (H_l / ||H_l||_F) W_l^T`` (the representation after the
     linear layer, scaled to the Gaussian's ``N(0, I_n)``) are compared with a fresh ``N(0, I_n)`` sample of the same
     size by :func:`energy_distance`, for ``l = depth .. depth + layers - 1``. One row per width, arm, layer, run."""
-    n, depth, layers, runs = (_posint(v, k) for v, k in ((n, "n"), (depth, "depth"), (layers, "layers"),
+    n, depth, layers, runs = (positive_int(v, k) for v, k in ((n, "n"), (depth, "depth"), (layers, "layers"),
                                                           (runs, "runs")))
     device = resolve_device(device)
     frames = []
     for d in widths:
-        d = _posint(d, "width")
+        d = positive_int(d, "width")
         require_n_le_d(n, d, "Gaussianity")
         x = chain_input("random", n, d, runs=runs, seed=_derive(seed, 10, d), device=device)
         for arm, nm in (("bn", norm), ("vanilla", None)):

@@ -26,7 +26,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import Dataset, digits, torchvision_dataset
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, profile_config, tidy
+from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, tidy
 from rcbench.networks import MLP, NumericalDivergence, get_activation
 from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
@@ -120,17 +120,11 @@ def config(claim_id: str, profile: str = "quick") -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # validation helpers
 # ---------------------------------------------------------------------------------------------------------------
-def _pos(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _pos_list(values, name: str) -> list[int]:
     values = [values] if isinstance(values, (int, np.integer)) else list(values)
     if not values:
         raise ValueError(f"{name} must not be empty")
-    return [_pos(v, name) for v in values]
+    return [positive_int(v, name) for v in values]
 
 
 def _finite_pos(value, name: str) -> float:
@@ -208,7 +202,7 @@ def one_layer_orthogonalization(
     deviation of the output's singular values from App. E's ``sqrt(s_i / sum_j s_j)``.
     """
     widths = _pos_list(widths, "widths")
-    ratio, matrices = _pos(ratio, "ratio"), _pos(matrices, "matrices")
+    ratio, matrices = positive_int(ratio, "ratio"), positive_int(matrices, "matrices")
     for v in variants:
         if v not in VARIANTS:
             raise ValueError(f"unknown variant {v!r}; one of {sorted(VARIANTS)}")
@@ -247,7 +241,7 @@ def two_sample_cosines(
     the BN net gets ``e_1, (1 - eps) e_1 + eps e_2``, the vanilla (linear, unnormalised) net ``e_1, e_2``.
     Rows: layer × seed × arm (``bn`` / ``vanilla``) with ``abs_cos``.
     """
-    width, depth, seeds = _pos(width, "width"), _pos(depth, "depth"), _pos(seeds, "seeds")
+    width, depth, seeds = positive_int(width, "width"), positive_int(depth, "depth"), positive_int(seeds, "seeds")
     if width < 2:
         raise ValueError("width must be at least 2 (two orthogonal inputs)")
     eps = _finite_pos(eps, "eps")
@@ -275,10 +269,9 @@ def vanilla_gap_growth(
     (``control_norm``) with the same weights and the same Gaussian input ``(n, d)``.
     Rows: layer × seed × width × arm."""
     widths = _pos_list(widths, "widths")
-    n, depth, seeds = _pos(n, "n"), _pos(depth, "depth"), _pos(seeds, "seeds")
+    n, depth, seeds = positive_int(n, "n"), positive_int(depth, "depth"), positive_int(seeds, "seeds")
     for d in widths:
-        if n > d:
-            raise ValueError(f"B22 needs n <= d, got n={n}, d={d}")
+        require_n_le_d(n, d, "B22")
     dev = resolve_device(device)
     frames = []
     for i, d in enumerate(widths):
@@ -309,7 +302,7 @@ def nonlinear_chain(
     activation with ``orthogonality_gap`` and ``L``.
     """
     widths = _pos_list(widths, "widths")
-    n, depth, seeds, chunk = _pos(n, "n"), _pos(depth, "depth"), _pos(seeds, "seeds"), _pos(chunk, "chunk")
+    n, depth, seeds, chunk = positive_int(n, "n"), positive_int(depth, "depth"), positive_int(seeds, "seeds"), positive_int(chunk, "chunk")
     if not 0 <= int(burn_in) < depth:
         raise ValueError(f"burn_in must lie in [0, depth), got {burn_in}")
     acts = {}
@@ -318,8 +311,7 @@ def nonlinear_chain(
         spec = ACTIVATIONS_F.get(a, a) if isinstance(a, str) else a
         acts[key] = get_activation(spec)
     for d in widths:
-        if n > d:
-            raise ValueError(f"App. F chain needs n <= d, got n={n}, d={d}")
+        require_n_le_d(n, d, "App. F chain")
     dev = resolve_device(device)
     frames = []
     for i, d in enumerate(widths):
@@ -367,7 +359,7 @@ def correlated_data(n: int, features: int, *, seed: int = 0, mean_scale: float =
     a common positive component and a decaying covariance spectrum). Labels: the nearest of ``classes`` random
     prototypes (so the set can also be trained on). The distribution is fixed by ``features`` (basis seed 12345);
     ``seed`` only draws the samples."""
-    n, features = _pos(n, "n"), _pos(features, "features")
+    n, features = positive_int(n, "n"), positive_int(features, "features")
     g0 = torch.Generator().manual_seed(12345)
     mu = torch.randn(features, generator=g0, dtype=dtype)
     mu = mean_scale * math.sqrt(features) * mu / mu.norm()
@@ -413,7 +405,7 @@ def relu_bn_gap(
     (3072 features, authors' normalisation; the first layer then maps 3072 -> ``width``). Layer 0 is the input.
     Rows: layer × seed × arm (``bn`` / ``vanilla``).
     """
-    width, n, depth, seeds = _pos(width, "width"), _pos(n, "n"), _pos(depth, "depth"), _pos(seeds, "seeds")
+    width, n, depth, seeds = positive_int(width, "width"), positive_int(n, "n"), positive_int(depth, "depth"), positive_int(seeds, "seeds")
     if n < 2:
         raise ValueError("n must be at least 2")
     dev = resolve_device(device)
@@ -473,10 +465,10 @@ def initial_gap(
     Data: :func:`correlated_data` (``in_features`` features) or CIFAR-10 with ``data_root``.
     Rows: depth × variant × seed.
     """
-    width, in_features, n_eval, seeds = (_pos(width, "width"), _pos(in_features, "in_features"),
-                                         _pos(n_eval, "n_eval"), _pos(seeds, "seeds"))
+    width, in_features, n_eval, seeds = (positive_int(width, "width"), positive_int(in_features, "in_features"),
+                                         positive_int(n_eval, "n_eval"), positive_int(seeds, "seeds"))
     depths = _pos_list(depths, "depths")
-    init_ratio = _pos(init_ratio, "init_ratio")
+    init_ratio = positive_int(init_ratio, "init_ratio")
     for v in variants:
         _variant_ok(v)
     dev = resolve_device(device)
@@ -551,11 +543,11 @@ def training_loss_vs_depth(
     Xavier. Each (depth, variant) run depends only on its own seeds, so runs can be computed separately.
     Rows: epoch × seed × depth × variant with ``loss``.
     """
-    width, epochs, batch_size, seeds = (_pos(width, "width"), _pos(epochs, "epochs"), _pos(batch_size, "batch_size"),
-                                        _pos(seeds, "seeds"))
+    width, epochs, batch_size, seeds = (positive_int(width, "width"), positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size"),
+                                        positive_int(seeds, "seeds"))
     depths = _pos_list(depths, "depths")
     lr = _finite_pos(lr, "lr")
-    init_ratio = _pos(init_ratio, "init_ratio")
+    init_ratio = positive_int(init_ratio, "init_ratio")
     for v in variants:
         _variant_ok(v)
     if min(depths) < 2:
@@ -589,9 +581,9 @@ def gap_during_training(
     an untrained copy with the same initial weights (``arm="untrained"``, the control). Rows: epoch × seed × arm
     (``dead`` marks a dead ReLU network). With ``return_loss`` also the training-loss frame (epoch × seed).
     """
-    width, depth, epochs, batch_size, seeds, n_eval = (_pos(width, "width"), _pos(depth, "depth"),
-                                                       _pos(epochs, "epochs"), _pos(batch_size, "batch_size"),
-                                                       _pos(seeds, "seeds"), _pos(n_eval, "n_eval"))
+    width, depth, epochs, batch_size, seeds, n_eval = (positive_int(width, "width"), positive_int(depth, "depth"),
+                                                       positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size"),
+                                                       positive_int(seeds, "seeds"), positive_int(n_eval, "n_eval"))
     lr = _finite_pos(lr, "lr")
     if depth < 2:
         raise ValueError(f"depth counts all linear layers (input and readout included) and must be >= 2, got {depth}")
@@ -679,9 +671,9 @@ def convnet_training(
     (Sigma^{-1/2} on the im2col representation, init batch ``init_batch``, square convs only, output scaled to unit
     norm, as ``Figure_7.ipynb``). Default data: ``train_size`` of scikit-learn's 8x8 digits (1 channel, pixels in
     [0, 1]); CIFAR-10 with ``data_root``. Rows: epoch × seed × convs × variant with ``loss`` (running average)."""
-    channels, epochs, batch_size, seeds, init_batch = (_pos(channels, "channels"), _pos(epochs, "epochs"),
-                                                       _pos(batch_size, "batch_size"), _pos(seeds, "seeds"),
-                                                       _pos(init_batch, "init_batch"))
+    channels, epochs, batch_size, seeds, init_batch = (positive_int(channels, "channels"), positive_int(epochs, "epochs"),
+                                                       positive_int(batch_size, "batch_size"), positive_int(seeds, "seeds"),
+                                                       positive_int(init_batch, "init_batch"))
     convs = _pos_list(convs, "convs")
     lr = _finite_pos(lr, "lr")
     for v in variants:

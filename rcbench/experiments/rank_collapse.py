@@ -30,7 +30,7 @@ import torch
 
 from rcbench import metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import gaussian_input, generator, profile_config, tidy
+from rcbench.experiments.common import gaussian_input, generator, positive_int, profile_config, tidy
 from rcbench.networks import MLP, NumericalDivergence
 from rcbench.networks import init as I
 
@@ -85,17 +85,11 @@ def _norm_label(norm) -> str:
     return getattr(norm, "__name__", None) or type(norm).__name__
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _widths(widths) -> list[int]:
     widths = [widths] if isinstance(widths, (int, np.integer)) else list(widths)
     if not widths:
         raise ValueError("widths is empty")
-    return [_positive_int(w, "width") for w in widths]
+    return [positive_int(w, "width") for w in widths]
 
 
 def _weights(init: str, gamma: float):
@@ -296,10 +290,10 @@ def linear_chain(
     ``eig_ratio10`` (``lambda_10 / lambda_1`` of the Gram, Fig. 3b; needs ``n >= 10``).
     """
     widths = _widths(widths)
-    depth = _positive_int(depth, "depth")
-    seeds = _positive_int(seeds, "seeds")
-    sample_every = _positive_int(sample_every, "sample_every")
-    chunk = _positive_int(chunk, "chunk")
+    depth = positive_int(depth, "depth")
+    seeds = positive_int(seeds, "seeds")
+    sample_every = positive_int(sample_every, "sample_every")
+    chunk = positive_int(chunk, "chunk")
     if not 0 <= burn_in <= depth:
         raise ValueError(f"burn_in must lie in [0, depth={depth}], got {burn_in}")
     unknown = [s for s in stats if s not in _CHAIN_STATS]
@@ -314,7 +308,7 @@ def linear_chain(
     dev = resolve_device(device)
     frames = []
     for d in widths:
-        n = d if batch is None else _positive_int(batch, "batch")
+        n = d if batch is None else positive_int(batch, "batch")
         if input == "identity" and n != d:
             raise ValueError("input='identity' needs batch == width")
         x = _chain_input(input, n, d, seeds, seed, dev)
@@ -381,7 +375,7 @@ def rank_recovery(*, width: int = 50, depth: int = 30, seeds: int = 5, seed: int
     nearly rank-one start (``exact=True``: an exactly rank-one one), every layer: ``soft_rank``, ``numerical_rank``
     and ``eig_ratio`` = ``lambda_10 / lambda_1`` of the Gram (the paper plots the top-10 eigenvalues on a log
     scale). ``norm=None``: the vanilla chain."""
-    width = _positive_int(width, "width")
+    width = positive_int(width, "width")
     if width < 10:
         raise ValueError(f"rank_recovery tracks lambda_10 and needs width >= 10, got {width}")
     x = nearly_rank_one_input(width, width, seeds=seeds, seed=seed, noise=noise, exact=exact, device=device)
@@ -526,7 +520,7 @@ def fig1_training(*, hidden_layers: Sequence[int] = (2, 14), steps: int = 150, b
     known = ("vanilla_sgd", "bn_adam", "bn_sgd")
     if any(a not in known for a in arms):
         raise ValueError(f"unknown arm(s) {[a for a in arms if a not in known]}; one of {known}")
-    steps, batch = _positive_int(steps, "steps"), _positive_int(batch, "batch")
+    steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch")
     if not (sgd_lr > 0 and math.isfinite(sgd_lr)):
         raise ValueError(f"sgd_lr must be positive, got {sgd_lr}")
     dev = resolve_device(device)
@@ -603,7 +597,7 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
     unknown = [a for a in arms if a not in PRETRAIN_ARMS]
     if unknown:
         raise ValueError(f"unknown arm(s) {unknown}; one of {PRETRAIN_ARMS}")
-    epochs, batch = _positive_int(epochs, "epochs"), _positive_int(batch, "batch")
+    epochs, batch = positive_int(epochs, "epochs"), positive_int(batch, "batch")
     dev = resolve_device(device)
     if data_root is None:
         data = digits(dtype=dtype)
@@ -715,7 +709,7 @@ def small_vgg(variant="full_bn", *, cfg: Sequence = SMALL_VGG, in_channels: int 
             if v == "M":
                 layers.append(torch.nn.MaxPool2d(2, 2))
                 continue
-            v = _positive_int(v, "channels")
+            v = positive_int(v, "channels")
             layers.append(torch.nn.Conv2d(seeds * c_in, seeds * v, 3, padding=1, groups=seeds, dtype=dtype))
             norm = _conv_norm(variant, v, seeds)
             if norm is not None:
@@ -742,7 +736,7 @@ def conv_variants_rank(*, variants: Sequence = ("full_bn", "centering_only", "sc
     flattened last convolutional features (the penultimate representation the authors' VGG returns) of ``batch``
     CIFAR-like inputs (uniform random images; CIFAR-10 under ``data_root``). One row per variant x seed."""
     dev = resolve_device(device)
-    x = _cifar_like(_positive_int(batch, "batch"), data_root, seed, dtype).to(dev)
+    x = _cifar_like(positive_int(batch, "batch"), data_root, seed, dtype).to(dev)
     xs = x.repeat(1, seeds, 1, 1)
     rows = []
     for variant in variants:
