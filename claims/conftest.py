@@ -3,7 +3,17 @@
 Options: ``--profile quick|paper`` (CPU sizes that run in CI, or the paper's sizes), ``--paper A,B`` and
 ``--claim A1,B13`` (select claims), ``--data-root DIR`` (torchvision's standard folders for the paper's data sets;
 without it training claims use data that ships with scikit-learn), ``--results-dir DIR`` (where the run is
-recorded; default ``results/pytest-latest``). ``--device`` and ``--seed`` come from the top-level conftest.
+recorded; default ``results/pytest-latest``), ``--results STORE`` (answer the experiments' calls from a results
+store that ``rcbench sweep`` filled, for example on a cluster, instead of computing them: see below). ``--device``
+and ``--seed`` come from the top-level conftest.
+
+With ``--results STORE`` every call of a :func:`rcbench.experiments.common.storable` experiment function is looked
+up in ``STORE`` by its full configuration (:class:`rcbench.sweep.StoreSource`): a stored call returns its frame,
+bit-identical to computing it, so the same tests judge the same numbers; a call the store lacks errors the test
+(verdict ``error``, never ``failed`` or ``xfailed``) and is listed in ``<results-dir>/requests.json``, which
+``rcbench sweep --requests <results-dir>/requests.json --results-dir STORE [--executor dask://...]`` computes.
+``rcbench run --results STORE --executor ...`` does the rounds of both. Calls with arguments that are not JSON data
+(a user's component class) are computed locally; ``run.json`` lists per test what was read and what computed.
 
 Every claim test carries ``@pytest.mark.claim("<id>")`` with an id of :mod:`rcbench.catalog` and records what it
 measured through the ``record`` fixture (:class:`rcbench.records.ClaimRecorder`). At the end of the session the
@@ -20,8 +30,12 @@ import pytest
 from rcbench.catalog import CLAIMS, get_claim
 from rcbench.components import KINDS, load_component
 from rcbench.device import environment
+from rcbench.experiments.common import reading_from
 from rcbench.records import ClaimRecorder, verdict_of
 from rcbench.results import CHECKS_FILE, FRAMES_DIR, RUN_FILE, write_frame, write_json
+from rcbench.sweep import MissingCells, StoreSource
+
+REQUESTS_FILE = "requests.json"
 
 PROFILES = ("quick", "paper")
 _STATE = pytest.StashKey[dict]()
@@ -34,6 +48,9 @@ def pytest_addoption(parser):
     group.addoption("--claim", default=None, help="comma-separated claim ids to run, e.g. A1,B13")
     group.addoption("--data-root", default=None, help="root of torchvision data sets (download=False)")
     group.addoption("--results-dir", default="results/pytest-latest", help="where to record this run")
+    group.addoption("--results", default=None, metavar="STORE",
+                    help="read the experiments' tables from this results store (rcbench sweep --results-dir) "
+                         "instead of computing them")  # fmt: skip
     for kind in KINDS:
         group.addoption(
             f"--{kind}",
@@ -43,7 +60,17 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config.stash[_STATE] = {"records": [], "outcomes": {}, "durations": {}, "start": time.time(), "overrides": {}}
+    config.stash[_STATE] = {"records": [], "outcomes": {}, "durations": {}, "start": time.time(), "overrides": {},
+                            "store": {}, "source": None}  # fmt: skip
+    store = config.getoption("--results", None)
+    if store:
+        try:
+            source = StoreSource(store)
+        except FileNotFoundError as exc:
+            raise pytest.UsageError(f"--results: {exc}") from exc
+        context = reading_from(source)
+        context.__enter__()
+        config.stash[_STATE].update(source=source, source_context=context)
     for kind in KINDS:
         spec = config.getoption(f"--{kind}", None)
         if spec:
@@ -57,6 +84,29 @@ def pytest_configure(config):
             bad = [v for v in _split(value) if v not in valid]
             if bad:
                 raise pytest.UsageError(f"{opt}: unknown value(s) {bad}; valid: {sorted(valid)}")
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(_STATE, None)
+    if state and state.get("source_context") is not None:
+        state.pop("source_context").__exit__(None, None, None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With ``--results``: which calls of this test the store answered, and which were computed or missing."""
+    state = item.config.stash[_STATE]
+    source = state["source"]
+    start = len(source.log) if source is not None else 0
+    yield
+    if source is not None and _claim_id(item) is not None:
+        calls = source.log[start:]
+        state["store"][item.nodeid] = {
+            "read": sum(s == "read" for _, _, s in calls),
+            "missing": sum(s == "missing" for _, _, s in calls),
+            "failed": sum(s == "failed" for _, _, s in calls),
+            "computed": [f"{name}: {s[len('computed: '):]}" for name, _, s in calls if s.startswith("computed")],
+        }
 
 
 def _split(value: str | None) -> list[str]:
@@ -173,6 +223,16 @@ def pytest_runtest_makereport(item, call):
     cid = _claim_id(item)
     if cid is None:
         return
+    if call.excinfo is not None and call.excinfo.errisinstance(MissingCells):
+        # not judged: neither a failed claim nor (under an xfail mark) an expected failure
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        report.outcome = "failed"
+        state = item.config.stash[_STATE]
+        state["durations"][item.nodeid] = state["durations"].get(item.nodeid, 0.0) + report.duration
+        state["outcomes"][item.nodeid] = {"claim": cid, "outcome": "error",
+                                          "reason": f"not in the results store: {call.excinfo.value}"}  # fmt: skip
+        return
     state = item.config.stash[_STATE]
     state["durations"][item.nodeid] = state["durations"].get(item.nodeid, 0.0) + report.duration
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -219,13 +279,15 @@ def pytest_sessionfinish(session, exitstatus):
                 "duration_s": round(state["durations"].get(nodeid, 0.0), 3),
                 "checks": [r for r in rec.rows()] if rec else [],
                 "frames": sorted(rec.frames) if rec else [],
+                **({"store": state["store"][nodeid]} if nodeid in state["store"] else {}),
             }
         )
         if rec:
             rows.extend(rec.rows())
             for name, df in rec.frames.items():
                 write_frame(out / FRAMES_DIR / f"{claim.id}__{name}.csv", df)
-    keys = ("--profile", "--device", "--seed", "--paper", "--claim", "--data-root", "--norm", "--init", "--activation")
+    keys = ("--profile", "--device", "--seed", "--paper", "--claim", "--data-root", "--results", "--norm", "--init",
+            "--activation")  # fmt: skip
     opts = {k: config.getoption(k) for k in keys}
     run = {
         "environment": environment(config.getoption("--device")),
@@ -238,3 +300,14 @@ def pytest_sessionfinish(session, exitstatus):
 
     write_frame(out / CHECKS_FILE, pd.DataFrame(rows))
     write_json(out / RUN_FILE, run)
+    source = state["source"]
+    requests = out / REQUESTS_FILE
+    if source is not None and source.requests:
+        write_json(requests, {"store": str(source.path), "requests": list(source.requests.values())})
+        import sys
+
+        print(f"\nrcbench: {len(source.requests)} experiment call(s) are not in the results store {source.path}; "
+              f"compute them with\n  rcbench sweep --requests {requests} --results-dir {source.path}\nand rerun.",
+              file=sys.stderr)  # fmt: skip
+    else:
+        requests.unlink(missing_ok=True)

@@ -71,13 +71,7 @@ def _claim_components() -> dict[str, list[str]]:
         return {}
 
 
-def cmd_run(args) -> int:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.results_dir) if args.results_dir else Path("results") / f"run-{stamp}"
-    claims_dir = Path(args.claims_dir) if args.claims_dir else _claims_dir()
-    if not (claims_dir / "conftest.py").is_file():
-        print(f"rcbench: {claims_dir} has no conftest.py (the claims harness)", file=sys.stderr)
-        return 2
+def _claims_command(args, claims_dir: Path, out: Path, claim: str | None) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest", str(claims_dir),
         "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "--continue-on-collection-errors",
@@ -88,12 +82,61 @@ def cmd_run(args) -> int:
         cmd += ["-q", "--no-header"]
     else:  # the progress plugin is the console; pytest's terminal reporter is off
         cmd += ["-p", "no:terminal", "-p", "rcbench.report.progress"]
-    for opt in ("paper", "claim", "data_root", "norm", "init", "activation"):
-        if getattr(args, opt):
-            cmd += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
-    print(f"rcbench: running the claims ({args.profile} profile, device {args.device}) -> {out}", flush=True)
+    opts = {"paper": args.paper, "claim": claim, "data_root": args.data_root, "results": args.results}
+    opts.update({k: getattr(args, k) for k in ("norm", "init", "activation")})
+    for opt, value in opts.items():
+        if value:
+            cmd += [f"--{opt.replace('_', '-')}", str(value)]
+    return cmd + list(args.pytest_args or [])
+
+
+def _fill_store(args, claims_dir: Path, out: Path) -> bool:
+    """``--results STORE --executor E``: compute the experiment calls the claims asked of the store and were
+    missing (``out/requests.json``), rerun the claims that asked (they may ask for more), until none is missing.
+    Returns whether anything was computed (then the caller reruns all claims)."""
+    from rcbench.sweep import compute_requests
+
+    current, computed, rnd = out, False, 0
+    while (current / "requests.json").is_file():
+        rnd += 1
+        if rnd > args.max_rounds:
+            print(f"rcbench: still missing calls after {args.max_rounds} rounds; see {current / 'requests.json'}",
+                  file=sys.stderr)  # fmt: skip
+            break
+        result = compute_requests(current / "requests.json", args.results, executor=args.executor,
+                                  workers=args.workers, threads=args.threads)  # fmt: skip
+        print(f"rcbench: round {rnd}: {result.summary().splitlines()[0]}", flush=True)
+        if not result.computed:
+            print(f"rcbench: nothing could be computed in round {rnd}: {result.summary()}", file=sys.stderr)
+            break
+        computed = True
+        asking = sorted({t["claim"] for t in load_run(current, frames=False)["run"]["tests"]
+                         if t["reason"].startswith("not in the results store")})  # fmt: skip
+        current = out / "rounds" / str(rnd)
+        subprocess.run(_claims_command(args, claims_dir, current, ",".join(asking)))
+    return computed
+
+
+def cmd_run(args) -> int:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.results_dir) if args.results_dir else Path("results") / f"run-{stamp}"
+    claims_dir = Path(args.claims_dir) if args.claims_dir else _claims_dir()
+    if not (claims_dir / "conftest.py").is_file():
+        print(f"rcbench: {claims_dir} has no conftest.py (the claims harness)", file=sys.stderr)
+        return 2
+    if args.executor and not args.results:
+        print("rcbench run: --executor computes into a results store; give --results STORE", file=sys.stderr)
+        return 2
+    if args.results:
+        Path(args.results).mkdir(parents=True, exist_ok=True)
+    src = f", reading {args.results}" if args.results else ""
+    print(f"rcbench: running the claims ({args.profile} profile, device {args.device}{src}) -> {out}", flush=True)
     started = time.time()
-    proc = subprocess.run(cmd + list(args.pytest_args or []))
+    cmd = _claims_command(args, claims_dir, out, args.claim)
+    proc = subprocess.run(cmd)
+    if args.executor and _fill_store(args, claims_dir, out):
+        print("rcbench: the store holds the computed calls; judging all claims from it", flush=True)
+        proc = subprocess.run(cmd)
     if proc.returncode not in (0, 1):  # 0 all good, 1 some claim failed: both leave results to show
         print(f"rcbench: pytest exited with code {proc.returncode}", file=sys.stderr)
         if proc.returncode == 5:
@@ -211,6 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("norm", "init", "activation"):
         pr.add_argument(f"--{kind}", help=f"substitute your {kind} (PACKAGE.MODULE:NAME) in the claims parametric in it")
     pr.add_argument("--results-dir", help="where to write the results (default results/run-<timestamp>)")
+    pr.add_argument("--results", metavar="STORE",
+                    help="answer the experiments' calls from this results store instead of computing them "
+                         "(calls it lacks: see --executor)")  # fmt: skip
+    pr.add_argument("--executor", help="with --results: compute the calls the store lacks into it, on `local` "
+                                       "worker processes or a dask scheduler dask://HOST:PORT, then judge")
+    pr.add_argument("--workers", type=int, help="local worker processes for --executor local (default: cores)")
+    pr.add_argument("--threads", type=int, default=1, help="torch threads per computed call (default 1)")
+    pr.add_argument("--max-rounds", type=int, default=10, help=argparse.SUPPRESS)
     pr.add_argument("--claims-dir", help=argparse.SUPPRESS)  # another claims folder with the harness (tests)
     pr.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
     pr.add_argument("--pytest-output", action="store_true", help="pytest's own terminal output instead of the progress bar")

@@ -45,7 +45,9 @@ import io
 import itertools
 import json
 import logging
+import math
 import multiprocessing
+import numbers
 import os
 import platform
 import sys
@@ -78,6 +80,13 @@ __all__ = [
     "lookup",
     "evaluate",
     "MissingCells",
+    "StoreSource",
+    "StoredCellFailed",
+    "compute_requests",
+    "read_requests",
+    "encode_params",
+    "decode_params",
+    "request_key",
     "register",
     "main",
     "CELLS_DIR",
@@ -455,7 +464,7 @@ def _read_cell(path: Path, key: str) -> dict | None:
 
 
 def _cell_frame(rec: dict, cell: Cell) -> pd.DataFrame:
-    frame = pd.read_csv(io.StringIO(rec["frame_csv"]))
+    frame = _read_frame(rec["frame_csv"])
     front = {}
     for k, v in cell.grid.items():
         v = v if isinstance(v, (int, float, str, bool)) or v is None else _canonical(v)
@@ -493,6 +502,7 @@ class SweepResult:
     computed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    written: str = TABLE_FILE
 
     @property
     def ok(self) -> bool:
@@ -500,7 +510,7 @@ class SweepResult:
 
     def summary(self) -> str:
         s = (f"{self.experiment}: {len(self.cells)} cells, {len(self.computed)} computed, {len(self.cached)} cached, "
-             f"{len(self.failed)} failed; {len(self.table)} rows -> {self.path / TABLE_FILE}")  # fmt: skip
+             f"{len(self.failed)} failed; {len(self.table)} rows -> {self.path / self.written}")  # fmt: skip
         for key, err in self.failed.items():
             grid = next((c.grid for c in self.cells if c.key == key), {})
             s += f"\n  FAILED {grid} [{key}]: {err.splitlines()[0] if err else ''}"
@@ -533,6 +543,34 @@ def sweep(
     in this process), ``"dask://HOST:PORT"`` or a ``distributed.Client``. Returns a :class:`SweepResult`."""
     name, cells, fixed = plan(experiment, grid, params=params, seeds=seeds, seed=seed, device=device,
                               profile=profile, claim=claim)  # fmt: skip
+    _check_executor(executor, workers, max_retries)
+    out = Path(results_dir) if results_dir is not None else default_results_dir(name)
+    manifest = {
+        "experiment": name,
+        "grid": {k: list(v) for k, v in (grid or {}).items()},
+        "fixed": fixed,
+        "master_seed": seed,
+        "profile": profile,
+        "claim": claim,
+        "rcbench": __version__,
+        "executor": executor if isinstance(executor, str) else type(executor).__name__,
+        "cells": [{"key": c.key, "grid": c.grid, "seed": c.seed} for c in cells],
+        "status": "running",
+        "started": time.time(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / MANIFEST_FILE, manifest)
+    result = _execute(name, cells, out, executor=executor, workers=workers, max_retries=max_retries,
+                      threads=threads, progress=progress, record={"master_seed": seed})  # fmt: skip
+    write_frame(out / TABLE_FILE, result.table)
+    manifest.update(status="complete" if result.ok else "failed", finished=time.time(),
+                    computed=len(result.computed), cached=len(result.cached), failed=result.failed)  # fmt: skip
+    write_json(out / MANIFEST_FILE, manifest)
+    return result
+
+
+def _check_executor(executor, workers, max_retries) -> bool:
+    """Validate the executor options; returns whether the executor is dask."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     if not isinstance(max_retries, int) or max_retries < 0:
@@ -540,7 +578,14 @@ def sweep(
     is_dask = not isinstance(executor, str) or executor.startswith(("dask://", "tcp://"))
     if isinstance(executor, str) and not is_dask and executor != "local":
         raise ValueError(f"executor must be 'local' or 'dask://HOST:PORT', got {executor!r}")
-    out = Path(results_dir) if results_dir is not None else default_results_dir(name)
+    return is_dask
+
+
+def _execute(name: str, cells: list[Cell], out: Path, *, executor, workers, max_retries: int, threads: int,
+             progress: bool, record: Mapping) -> SweepResult:  # fmt: skip
+    """Compute the cells of ``cells`` that ``out`` does not hold yet, writing each finished cell (with the extra
+    fields ``record``) or failure as it arrives; returns the result with the table of all finished cells."""
+    is_dask = _check_executor(executor, workers, max_retries)
     cells_dir, failed_dir = out / CELLS_DIR, out / FAILED_DIR
     cells_dir.mkdir(parents=True, exist_ok=True)
     _clean_stale_temporaries(cells_dir)
@@ -555,32 +600,17 @@ def sweep(
         else:
             records[cell.key] = rec
             result.cached.append(cell.key)
-    manifest = {
-        "experiment": name,
-        "grid": {k: list(v) for k, v in (grid or {}).items()},
-        "fixed": fixed,
-        "master_seed": seed,
-        "profile": profile,
-        "claim": claim,
-        "rcbench": __version__,
-        "executor": executor if isinstance(executor, str) else type(executor).__name__,
-        "cells": [{"key": c.key, "grid": c.grid, "seed": c.seed} for c in cells],
-        "status": "running",
-        "started": time.time(),
-    }
-    write_json(out / MANIFEST_FILE, manifest)
-
     bar = _progress(len(cells), len(result.cached), name, progress)
 
     def on_done(cell: Cell, outcome: dict) -> None:
         if outcome.get("ok"):
             rec = {
                 "key": cell.key,
-                "experiment": name,
-                "params": cell.params,
+                "experiment": cell.experiment,
+                "params": encode_params(cell.params),
                 "grid": cell.grid,
                 "seed": cell.seed,
-                "master_seed": seed,
+                **record,
                 "rcbench": __version__,
                 "host": outcome.get("host"),
                 "pid": outcome.get("pid"),
@@ -595,8 +625,8 @@ def sweep(
         else:
             err = outcome.get("error", "unknown error")
             write_json(failed_dir / f"{cell.key}.json",
-                       {"key": cell.key, "experiment": name, "params": cell.params, "grid": cell.grid,
-                        "error": err, "traceback": outcome.get("traceback", ""),
+                       {"key": cell.key, "experiment": cell.experiment, "params": encode_params(cell.params),
+                        "grid": cell.grid, "error": err, "traceback": outcome.get("traceback", ""),
                         "attempts": outcome.get("attempts", 1), "time": time.time()})  # fmt: skip
             result.failed[cell.key] = err
         bar.set_postfix(done=len(result.computed), cached=len(result.cached), failed=len(result.failed), refresh=False)
@@ -619,10 +649,6 @@ def sweep(
         result.failed[cell.key] = "Lost: the executor returned no result for this cell"
     frames = [_cell_frame(records[c.key], c) for c in cells if c.key in records]
     result.table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    write_frame(out / TABLE_FILE, result.table)
-    manifest.update(status="complete" if result.ok else "failed", finished=time.time(),
-                    computed=len(result.computed), cached=len(result.cached), failed=result.failed)  # fmt: skip
-    write_json(out / MANIFEST_FILE, manifest)
     return result
 
 
@@ -664,6 +690,162 @@ class MissingCells(KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+def encode_params(params: Mapping) -> dict:
+    """The keyword arguments of a call as JSON data that :func:`decode_params` turns back into equal arguments:
+    non-finite floats become ``{"__float__": "inf"}``, tuples lists, devices and paths strings. Raises
+    :class:`TypeError` naming the argument for anything else that is not JSON (tensors, callables, modules)."""
+
+    def enc(v, where):
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if isinstance(v, numbers.Real):
+            v = float(v)
+            return v if math.isfinite(v) else {"__float__": repr(v)}
+        if isinstance(v, (list, tuple)):
+            return [enc(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, Mapping) and all(isinstance(k, str) for k in v):
+            if set(v) == {"__float__"}:
+                raise TypeError(f"{where}: a dict with the single key '__float__' is reserved")
+            return {k: enc(x, f"{where}.{k}") for k, x in v.items()}
+        if isinstance(v, os.PathLike) or type(v).__name__ == "device":
+            return str(v)
+        raise TypeError(f"argument {where} is a {type(v).__name__}, not JSON data")
+
+    return {k: enc(v, k) for k, v in params.items()}
+
+
+def decode_params(params: Mapping) -> dict:
+    """Inverse of :func:`encode_params` (lists stay lists)."""
+
+    def dec(v):
+        if isinstance(v, list):
+            return [dec(x) for x in v]
+        if isinstance(v, dict):
+            return float(v["__float__"]) if set(v) == {"__float__"} else {k: dec(x) for k, x in v.items()}
+        return v
+
+    return {k: dec(v) for k, v in params.items()}
+
+
+def request_key(experiment: str, params: Mapping) -> str:
+    """The store key of one exact call ``experiment(**params)`` (see :class:`StoreSource`)."""
+    return cell_key(experiment, encode_params(params))
+
+
+#: pandas < 3 parses floats with a fast, inexact parser unless asked; pandas 3 round-trips by default and deprecates
+#: the option
+_ROUND_TRIP = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
+def _read_frame(csv_text: str) -> pd.DataFrame:
+    """A cell's frame: the float64 values written by ``to_csv`` (shortest repr) are read back bit-identical."""
+    return pd.read_csv(io.StringIO(csv_text), **_ROUND_TRIP)
+
+
+class StoredCellFailed(RuntimeError):
+    """A call whose cell the results store records as failed (the error the experiment raised on the worker)."""
+
+
+class StoreSource:
+    """Answers the calls of :func:`rcbench.experiments.common.storable` experiment functions from a results store.
+
+    Installed with :func:`rcbench.experiments.common.reading_from` (the claims harness does so for
+    ``--results DIR``). Each call ``experiment(**params)``, with every argument bound and defaults filled in, is
+    looked up under :func:`request_key`:
+
+    * stored: the cell's frame is returned (bit-identical to computing it: same code, same seed, float64 written
+      at full precision), and nothing is computed;
+    * stored as failed: :class:`StoredCellFailed` with the worker's error;
+    * not stored: the call is added to :attr:`requests` and :class:`MissingCells` is raised; ``rcbench sweep
+      --requests FILE --results-dir DIR`` (or :func:`compute_requests`) computes them on any executor;
+    * arguments that are not JSON data (a user's norm class, a tensor): the call cannot be keyed; it is computed
+      here, and the log says so.
+
+    :attr:`log` lists ``(experiment, key, status)`` per call, status ``"read"``, ``"missing"``, ``"failed"`` or
+    ``"computed: <reason>"``.
+    """
+
+    def __init__(self, results_dir: str | Path):
+        self.path = Path(results_dir)
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"results store {str(self.path)!r} is not a directory")
+        self.requests: dict[str, dict] = {}
+        self.log: list[tuple[str, str, str]] = []
+
+    def fetch(self, experiment: str, params: Mapping, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        try:
+            encoded = encode_params(params)
+        except TypeError as exc:
+            self.log.append((experiment, "", f"computed: {exc}"))
+            return compute()
+        key = cell_key(experiment, encoded)
+        rec = _read_cell(self.path / CELLS_DIR / f"{key}.json", key)
+        if rec is not None:
+            self.log.append((experiment, key, "read"))
+            return _read_frame(rec["frame_csv"])
+        failed = self.path / FAILED_DIR / f"{key}.json"
+        if failed.is_file():
+            self.log.append((experiment, key, "failed"))
+            err = json.loads(failed.read_text(encoding="utf-8")).get("error", "unknown error")
+            raise StoredCellFailed(f"{experiment} [{key}] failed when it was computed: {err}")
+        self.requests[key] = {"key": key, "experiment": experiment, "params": encoded}
+        self.log.append((experiment, key, "missing"))
+        raise MissingCells(
+            f"{experiment} with these arguments is not in the results store {self.path} (cell {key}); the claims "
+            f"harness lists every missing call in requests.json of its --results-dir; compute them with "
+            f"`rcbench sweep --requests <results-dir>/requests.json --results-dir {self.path}` and rerun",
+            [Cell(experiment, dict(params), {}, key, params.get("seed"))],
+        )
+
+
+def read_requests(path: str | Path) -> list[dict]:
+    """The requested calls of a ``requests.json`` written by the claims harness (``{"requests": [...]}``)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--requests {str(path)!r}: no such file") from None
+    except ValueError as exc:
+        raise ValueError(f"--requests {str(path)!r} is not JSON: {exc}") from None
+    reqs = data.get("requests") if isinstance(data, dict) else None
+    if not isinstance(reqs, list) or not all(isinstance(r, dict) and {"experiment", "params"} <= set(r) for r in reqs):
+        raise ValueError(f"--requests {str(path)!r}: expected {{'requests': [{{'experiment': ..., 'params': ...}}]}}")
+    return reqs
+
+
+def compute_requests(
+    requests: Sequence[Mapping] | str | Path,
+    results_dir: str | Path,
+    *,
+    executor="local",
+    workers: int | None = None,
+    max_retries: int = 2,
+    threads: int = 1,
+    progress: bool = True,
+) -> SweepResult:
+    """Compute requested calls (a list of ``{"experiment", "params"}`` or the path of a ``requests.json``) into
+    the store ``results_dir``, on any executor, exactly as called: the same arguments and seed, so a
+    :class:`StoreSource` on that store then answers the calls without computing. Cells already stored are skipped."""
+    if isinstance(requests, (str, os.PathLike)):
+        requests = read_requests(requests)
+    cells, seen = [], set()
+    for r in requests:
+        name, _ = resolve_experiment(r["experiment"])
+        params = decode_params(r["params"])
+        key = request_key(name, params)
+        if key not in seen:
+            seen.add(key)
+            cells.append(Cell(name, params, {}, key, params.get("seed")))
+    out = Path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = _execute("requests", cells, out, executor=executor, workers=workers, max_retries=max_retries,
+                      threads=threads, progress=progress, record={"requested": True})  # fmt: skip
+    result.written = CELLS_DIR
+    return result
 
 
 def lookup(results_dir: str | Path, experiment: str, grid: Mapping[str, Sequence] | None = None, **kwargs):
@@ -719,7 +901,11 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="evaluate an experiment over a grid (cached, resumable, local processes or dask)",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("experiment", help="module:function of rcbench.experiments, e.g. rank_collapse:bn_chain")
+    p.add_argument("experiment", nargs="?",
+                   help="module:function of rcbench.experiments, e.g. rank_collapse:bn_chain")  # fmt: skip
+    p.add_argument("--requests", metavar="FILE",
+                   help="instead of a grid: compute the calls listed in a requests.json written by the claims "
+                        "harness (pytest claims --results DIR) into --results-dir DIR")  # fmt: skip
     p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
                    help="a grid axis (repeat for more axes); the cells are the Cartesian product")  # fmt: skip
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a fixed keyword argument")
@@ -739,6 +925,26 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args) -> int:
+    if args.requests:
+        grid_only = [o for o, v in (("experiment", args.experiment), ("--grid", args.grid), ("--set", args.set),
+                                    ("--seeds", args.seeds), ("--profile", args.profile), ("--claim", args.claim))
+                     if v]  # fmt: skip
+        if grid_only or not args.results_dir:
+            print(f"rcbench sweep --requests: give --results-dir (the store the claims read) and no "
+                  f"{', '.join(grid_only) or 'grid options'}", file=sys.stderr)  # fmt: skip
+            return 2
+        try:
+            result = compute_requests(args.requests, args.results_dir, executor=args.executor, workers=args.workers,
+                                      max_retries=args.retries, threads=args.threads,
+                                      progress=not args.no_progress)  # fmt: skip
+        except (ValueError, ImportError, OSError) as exc:
+            print(f"rcbench sweep: {exc}", file=sys.stderr)
+            return 2
+        print(result.summary())
+        return 0 if result.ok else 1
+    if not args.experiment:
+        print("rcbench sweep: give an EXPERIMENT (module:function) or --requests FILE", file=sys.stderr)
+        return 2
     try:
         result = sweep(
             args.experiment,

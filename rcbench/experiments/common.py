@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
+import inspect
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -15,7 +17,75 @@ from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
 
-__all__ = ["positive_int", "profile_config", "gaussian_input", "require_n_le_d", "tidy", "trace", "generator", "cpu_threads", "few_threads"]
+__all__ = [
+    "positive_int",
+    "profile_config",
+    "gaussian_input",
+    "require_n_le_d",
+    "tidy",
+    "trace",
+    "generator",
+    "cpu_threads",
+    "few_threads",
+    "storable",
+    "reading_from",
+    "current_source",
+]
+
+EXPERIMENTS_PACKAGE = "rcbench.experiments"
+_SOURCE: contextvars.ContextVar = contextvars.ContextVar("rcbench_results_source", default=None)
+
+
+def storable(fn: Callable) -> Callable:
+    """Decorator of an experiment function (configuration in, tidy DataFrame out) whose calls a results store can
+    answer.
+
+    Without an active source (the default) the call runs ``fn`` unchanged. Inside :func:`reading_from`, the call
+    is handed to the source as ``source.fetch(name, params, compute)``: ``name`` is ``"module:function"`` (the
+    spelling of ``rcbench sweep``), ``params`` every argument bound by name with the defaults filled in (the full
+    configuration of the call, seed included), ``compute`` a callable that runs ``fn`` on them. The source returns
+    the stored frame of exactly this call, computes it, or raises (see :class:`rcbench.sweep.StoreSource`).
+    """
+    sig = inspect.signature(fn)
+    module = fn.__module__
+    short = module[len(EXPERIMENTS_PACKAGE) + 1 :] if module.startswith(EXPERIMENTS_PACKAGE + ".") else module
+    name = f"{short}:{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        source = _SOURCE.get()
+        if source is None:
+            return fn(*args, **kwargs)
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        for p in sig.parameters.values():  # **kwargs of the function are flattened into the configuration
+            if p.kind is p.VAR_KEYWORD:
+                params.update(params.pop(p.name))
+            elif p.kind is p.VAR_POSITIONAL and params.get(p.name):
+                raise TypeError(f"{name}: positional *{p.name} cannot be stored")
+            elif p.kind is p.VAR_POSITIONAL:
+                params.pop(p.name, None)
+        return source.fetch(name, params, lambda: fn(**params))
+
+    wrapper.experiment_name = name
+    return wrapper
+
+
+@contextlib.contextmanager
+def reading_from(source):
+    """Answer the calls of :func:`storable` experiment functions inside the block from ``source`` (an object with
+    ``fetch(name, params, compute)``; ``None`` computes as usual)."""
+    token = _SOURCE.set(source)
+    try:
+        yield source
+    finally:
+        _SOURCE.reset(token)
+
+
+def current_source():
+    """The source set by :func:`reading_from`, or ``None``."""
+    return _SOURCE.get()
 
 
 @contextlib.contextmanager

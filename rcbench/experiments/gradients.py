@@ -24,7 +24,15 @@ import torch.nn.functional as F
 
 import rcbench.metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, generator, positive_int, profile_config, tidy
+from rcbench.experiments.common import (
+    few_threads,
+    gaussian_input,
+    generator,
+    positive_int,
+    profile_config,
+    storable,
+    tidy,
+)
 from rcbench.networks import MLP, NumericalDivergence, gain_schedule, get_norm
 from rcbench.networks.init import haar_orthogonal, perturbed_identity
 from rcbench.theory import normalization as TN
@@ -120,6 +128,7 @@ def _svd_isometry_gap(H: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------------------
 # C1: the isometry gap's definition and invariances (Eq. 5)
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0, device="cpu") -> pd.DataFrame:
     """``count`` random ``H`` (``n x d``, ``2 <= n <= d <= d_max``, Gaussian with random column scales) and the
@@ -159,6 +168,7 @@ def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0,
 # ---------------------------------------------------------------------------------------------------------------
 # C2: BN never lowers isometry (Joudaki et al. 2023b lemma; Lemma 2, Eq. 7)
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def bn_isometry_lemma(
     *, count: int = 2000, d_min: int = 2, d_max: int = 40, scale_sigma: float = 1.0, seed: int = 0, device="cpu"
@@ -209,6 +219,7 @@ def bn_isometry_lemma(
 # ---------------------------------------------------------------------------------------------------------------
 # C3: Corollary A.3
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, device="cpu") -> pd.DataFrame:
     """Corollary A.3: for square ``H`` (paper ``X = H^T``) let ``U`` hold the eigenvectors of ``X X^T = H^T H``;
@@ -236,6 +247,7 @@ def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, de
 # ---------------------------------------------------------------------------------------------------------------
 # C4: Theorem 3 / Corollary 4 by Monte Carlo over Haar weights
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def weingarten_gain(
     *,
@@ -314,6 +326,7 @@ def authors_input(d: int, f: float = 0.005, *, seed: int = 0, ensemble: int | No
     return H[0] if ensemble is None else H
 
 
+@storable
 @few_threads
 def forward_isometry(
     *,
@@ -358,6 +371,7 @@ def forward_isometry(
 # ---------------------------------------------------------------------------------------------------------------
 # C7-C10: gradient norms at initialisation versus depth (Theorem 5, Figs. 2, 3, 5, G6)
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def gradient_sweep(
     *,
@@ -434,6 +448,7 @@ def gradient_sweep(
     return df
 
 
+@storable
 @few_threads
 def degenerate_batches(
     *,
@@ -488,6 +503,7 @@ def degenerate_batches(
 # ---------------------------------------------------------------------------------------------------------------
 # C11: training shaped BN MLPs (Figs. 4 and 6, scaled down)
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @few_threads
 def train_shaped(
     *,

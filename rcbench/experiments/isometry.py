@@ -24,7 +24,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import load
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, tidy
+from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, storable, tidy
 from rcbench.networks import ACTIVATIONS, MLP, Normalization, NumericalDivergence, get_norm
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import hermite as H
@@ -218,6 +218,7 @@ def _groups(trials: int, max_n: int, g: torch.Generator, lo: int = 2):
     return [(int(n), int((ns == n).sum())) for n in torch.unique(ns) if int((ns == n).sum()) > 0]
 
 
+@storable
 def isometry_basics(*, trials: int = 200, max_n: int = 20, seed: int = 0) -> pd.DataFrame:
     """D1 (T0): for random PSD ``M = A A^T`` (``A`` of shape ``n x 3n`` with log-normal row scales,
     ``2 <= n <= max_n``): ``I(M)``, ``I(cM)``, ``I(U M U^T)`` (via ``c^{1/2} A`` and ``U A``, Haar ``U``),
@@ -245,6 +246,7 @@ def isometry_basics(*, trials: int = 200, max_n: int = 20, seed: int = 0) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, seed: int = 0) -> pd.DataFrame:
     """D2 (T1): LN's scaling step ``x_i -> x_i / ||x_i||`` on random ``X`` (``2 <= n <= max_n``, ``n <= d <= max_d``,
     log-normal row scales). Per trial: ``I(G)``, ``I(G_hat)``, the exact factor ``AM(a)/GM(a)``
@@ -275,6 +277,7 @@ def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, s
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0) -> pd.DataFrame:
     """D3 (T1, BN analogue): scale the feature columns of ``H`` (``n > d``) to unit norm (paper BN, ``"bn"``) and
     compare the isometry of the feature Gram ``C = H^T H`` (measured as the sample Gram of ``H^T``). Trials of
@@ -300,6 +303,7 @@ def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0) -> pd.D
 # ---------------------------------------------------------------------------------------------------------------
 # exact claims: D4-D7, D16 (quadrature and mean field)
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 def activation_table(activations: Sequence = ("identity", "relu", "leaky_relu", "tanh", "sigmoid", "selu", "elu",
                                               "silu", "gelu", "sin", "exp", "he2", "he3"),
                      *, k_max: int = 60) -> pd.DataFrame:
@@ -320,6 +324,7 @@ def activation_table(activations: Sequence = ("identity", "relu", "leaky_relu", 
     return pd.DataFrame(rows)
 
 
+@storable
 def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, samples: int = 2_000_000,
                      seed: int = 0) -> pd.DataFrame:
     """D4, Monte-Carlo variant (the authors' ``compute_beta``): ``beta_sigma`` from sample means of ``sigma(X)``,
@@ -337,6 +342,7 @@ def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, sam
     return pd.DataFrame(rows)
 
 
+@storable
 def mehler_check(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "gelu", "he2", "he3"),
                  *, rhos: Sequence[float] = (-0.9, -0.5, -0.2, 0.0, 0.3, 0.5, 0.7, 0.9), k_max: int = 60,
                  ) -> pd.DataFrame:
@@ -364,6 +370,7 @@ def mehler_check(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp
     return pd.DataFrame(rows)
 
 
+@storable
 def contraction_grid(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "gelu", "silu", "he2",
                                               "he3", "identity"),
                      *, points: int = 4001, lim: float = 0.999) -> pd.DataFrame:
@@ -394,6 +401,7 @@ def orbit(act, rho0: float, steps: int, *, centred: bool = True) -> np.ndarray:
     return np.array(out)
 
 
+@storable
 def mean_field_gram(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "exp", "identity"), *, n: int = 10,
                     d: int = 1000, depth: int = 30, degeneracy: float = 10.0, seeds: int = 3, seed: int = 0,
                     centred: bool = True, device="cpu") -> pd.DataFrame:
@@ -415,6 +423,7 @@ def mean_field_gram(activations: Sequence = ("relu", "tanh", "sigmoid", "sin", "
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 def gain_table(activations: Sequence = ("relu", "tanh", "sin", "sigmoid", "selu"),
                gains: Sequence[float] = (0.5, 1.0, 2.0, 3.0)) -> pd.DataFrame:
     """D16: ``beta_sigma`` of ``sigma(g x)`` (weights ``N(0, g^2/d)``) by quadrature, plus ``sigmoid(2x)``."""
@@ -442,6 +451,7 @@ def _build(act, d, depth, seeds, seed, norm, order, device, gain=1.0, sampler="m
                seed=seed, device=resolve_device(device))
 
 
+@storable
 def ln_trace(activations: Sequence = ("relu",), *, d: int = 1000, n: int = 10, depth: int = 20, seeds: int = 3,
              seed: int = 0, degeneracy: float = 10.0, norm="ln", order: str = "act_norm", mean_field: bool = True,
              mf_centred: bool = True, sampler: str = "gram_chain", device="cpu") -> pd.DataFrame:
@@ -489,6 +499,7 @@ def ln_trace(activations: Sequence = ("relu",), *, d: int = 1000, n: int = 10, d
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 def ln_steps(activations: Sequence = ("relu",), *, d: int = 512, n: int = 10, depth: int = 20, seeds: int = 3,
              seed: int = 0, degeneracy: float = 10.0, device="cpu") -> pd.DataFrame:
     """D8: step through ``LN(sigma(W x))`` block by block and measure the gap after each step: the previous block's
@@ -519,6 +530,7 @@ def ln_steps(activations: Sequence = ("relu",), *, d: int = 512, n: int = 10, de
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 def mf_vs_finite(*, widths: Sequence[int] = (100, 500, 1000), n: int = 10, depth: int = 30, seeds: int = 4,
                  seed: int = 0, degeneracy: float = 10.0, activation="relu",
                  scalings: Sequence[str] = ("layer", "constant"), center: str = "constant",
@@ -572,6 +584,7 @@ def _image_data(dataset: str, data_root):
     return load(dataset, data_root)
 
 
+@storable
 def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 1000, depth: int = 10,
                       batch: int = 32, seeds: int = 3, seed: int = 0, dataset: str = "cifar10", data_root=None,
                       device="cpu") -> pd.DataFrame:
@@ -611,6 +624,7 @@ def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
 # ---------------------------------------------------------------------------------------------------------------
 # D20: training speed
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 def train_loss_curves(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 256, depth: int = 10,
                       batch_size: int = 64, epochs: int = 5, lr: float = 0.01, seeds: int = 3, seed: int = 0,
                       dataset: str = "cifar10", data_root=None, device="cpu") -> pd.DataFrame:

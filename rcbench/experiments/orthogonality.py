@@ -37,7 +37,15 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench import stats
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import few_threads, gaussian_input, positive_int, profile_config, require_n_le_d, tidy
+from rcbench.experiments.common import (
+    few_threads,
+    gaussian_input,
+    positive_int,
+    profile_config,
+    require_n_le_d,
+    storable,
+    tidy,
+)
 from rcbench.networks import MLP
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import orthogonality as T
@@ -291,6 +299,7 @@ def _bn_chain_cached(n, widths, depth, runs, input, eps, norm, sampler, gain, se
     return pd.concat(frames, ignore_index=True)
 
 
+@storable
 @few_threads
 def bn_chain(
     *,
@@ -344,6 +353,7 @@ class FullWhitening(nn.Module):
         return U @ Vh
 
 
+@storable
 @few_threads
 def whitening_chain(*, n: int = 4, width: int = 32, depth: int = 10, runs: int = 3, seed: int = 0, device="cpu",
                     **_unused) -> pd.DataFrame:
@@ -390,6 +400,7 @@ def random_representations(count: int, *, n_min: int = 2, n_max: int = 16, d_max
     return out
 
 
+@storable
 @few_threads
 def gap_identities(*, ns: Sequence[int] = tuple(range(2, 17)), d_max: int = 64, count: int = 300, seed: int = 0,
                    **_unused) -> pd.DataFrame:
@@ -427,6 +438,7 @@ def gap_identities(*, ns: Sequence[int] = tuple(range(2, 17)), d_max: int = 64, 
     return pd.DataFrame(rows)
 
 
+@storable
 @few_threads
 def lemma4_table(*, count: int = 2000, n_max: int = 16, d_max: int = 64, seed: int = 0, **_unused) -> pd.DataFrame:
     """``V``, ``V_hat`` and the ratios ``V/(2n V_hat)``, ``V/(sqrt(n(n-1)) V_hat)`` for random representations and
@@ -444,6 +456,7 @@ def lemma4_table(*, count: int = 2000, n_max: int = 16, d_max: int = 64, seed: i
     return pd.DataFrame(rows)
 
 
+@storable
 def lemma8_table(*, count: int = 300, n_max: int = 11, seed: int = 0, crosscheck: int = 20,
                  **_unused) -> pd.DataFrame:
     """Lemma 8 on ``count`` random spectra (uniform on the simplex, ``2 <= n <= n_max``; every third one
@@ -472,6 +485,7 @@ def _isotropic_perturbation(n: int, eps_norm: float, rng) -> np.ndarray:
     return e * (eps_norm / np.linalg.norm(e))
 
 
+@storable
 def near_isotropy_table(*, ns: Sequence[int] = (2, 4, 8), eps_norm: float = 1e-3, seed: int = 0,
                         mc_draws: int = 0, **_unused) -> pd.DataFrame:
     """Near isotropy, ``sigma^2 = 1/n + eps`` with ``sum eps = 0`` and ``||eps|| = eps_norm``: the linear-response
@@ -494,6 +508,7 @@ def near_isotropy_table(*, ns: Sequence[int] = (2, 4, 8), eps_norm: float = 1e-3
     return pd.DataFrame(rows)
 
 
+@storable
 def mean_field_table(*, start: Sequence[float] = (0.4, 0.3, 0.2, 0.1), steps: int = 12, **_unused) -> pd.DataFrame:
     """The ``d -> infinity`` map iterated from ``start``: ``V`` per step and the ratio ``V_{k+1}/V_k``."""
     traj = T.iterate_mean_field(start, steps)
@@ -521,6 +536,7 @@ def _fixed_representation(kind: str, n: int, d: int, seed: int) -> torch.Tensor:
     return H / torch.linalg.matrix_norm(H)
 
 
+@storable
 @few_threads
 def one_step(*, ns: Sequence[int] = (4, 8), widths: Sequence[int] = (16, 64, 256),
              kinds: Sequence[str] = ("collinear", "random", "orthogonal"), draws: int = 2000, seed: int = 0,
@@ -700,6 +716,7 @@ def energy_distance(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return 2 * xy - xx - yy
 
 
+@storable
 @few_threads
 def gaussianity(*, n: int = 4, widths: Sequence[int] = (64, 256), depth: int = 30, layers: int = 10, runs: int = 4,
                 norm="bn", seed: int = 0, device="cpu", **_unused) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import Dataset, digits, torchvision_dataset
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, tidy
+from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, storable, tidy
 from rcbench.networks import MLP, NumericalDivergence, get_activation
 from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
@@ -190,6 +190,7 @@ def anisotropic_batch(N: int, d: int, *, seed: int = 0, decay: float = 2.0, matr
     return (z * scales) @ o.transpose(-1, -2)
 
 
+@storable
 @torch.no_grad()
 def one_layer_orthogonalization(
     *, widths: Sequence[int] = (32, 64, 100), ratio: int = 3, matrices: int = 20, decay: float = 2.0,
@@ -230,6 +231,7 @@ def one_layer_orthogonalization(
 # ---------------------------------------------------------------------------------------------------------------
 # B21: Fig. 1
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @torch.no_grad()
 def two_sample_cosines(
     *, width: int = 32, depth: int = 50, seeds: int = 20, eps: float = 1e-3, norm="bn", init="gaussian",
@@ -260,6 +262,7 @@ def two_sample_cosines(
 # ---------------------------------------------------------------------------------------------------------------
 # B22: vanilla gap growth
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @torch.no_grad()
 def vanilla_gap_growth(
     *, widths: Sequence[int] = (32, 128), n: int = 4, depth: int = 100, seeds: int = 20, init="gaussian",
@@ -285,6 +288,7 @@ def vanilla_gap_growth(
 # ---------------------------------------------------------------------------------------------------------------
 # B23-B25: App. F chain Q <- BN(W F(Q))
 # ---------------------------------------------------------------------------------------------------------------
+@storable
 @torch.no_grad()
 def nonlinear_chain(
     *, activations: Sequence = ("relu", "tanh", "sin", "one_plus_tanh"), widths: Sequence[int] = (16, 32, 64, 128, 256),
@@ -389,6 +393,7 @@ def _training_data(data: str | None, data_root, dtype) -> Dataset:
     raise ValueError(f"unknown data {data!r}; 'digits', 'correlated' or 'cifar10' (with data_root)")
 
 
+@storable
 @torch.no_grad()
 def relu_bn_gap(
     *, width: int = 100, n: int = 8, depth: int = 30, seeds: int = 50, norm="bn_centered", activation="relu",
@@ -450,6 +455,7 @@ def _apply_init(net: MLP, variant: str, x_init: torch.Tensor) -> MLP:
     return net
 
 
+@storable
 @torch.no_grad()
 def initial_gap(
     *, width: int = 64, in_features: int = 128, depths: Sequence[int] = (10, 40), n_eval: int = 32, seeds: int = 8,
@@ -529,6 +535,7 @@ def _train_ensemble(net: MLP, ds: Dataset, *, epochs: int, batch_size: int, lr: 
     return torch.stack(losses)
 
 
+@storable
 def training_loss_vs_depth(
     *, width: int = 64, depths: Sequence[int] = (5, 30), epochs: int = 10, batch_size: int = 50, lr: float = 0.01,
     seeds: int = 3, variants: Sequence[str] = ("xavier",), init_ratio: int = 3, data: str | None = None,
@@ -662,6 +669,7 @@ def _image_data(data_root, train_size, dtype) -> tuple[torch.Tensor, torch.Tenso
     return x.to(dtype), y, size
 
 
+@storable
 def convnet_training(
     *, channels: int = 8, convs: Sequence[int] = (20, 80), epochs: int = 2, batch_size: int = 30, lr: float = 0.01,
     seeds: int = 2, init_batch: int = 64, train_size: int | None = 600, variants: Sequence[str] = ("xavier", "paper"),

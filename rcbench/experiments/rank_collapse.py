@@ -30,7 +30,7 @@ import torch
 
 from rcbench import metrics as M
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import gaussian_input, generator, positive_int, profile_config, tidy
+from rcbench.experiments.common import gaussian_input, generator, positive_int, profile_config, storable, tidy
 from rcbench.networks import MLP, NumericalDivergence
 from rcbench.networks import init as I
 
@@ -255,6 +255,7 @@ def _chain_measurer(d: int, out: dict, ids_all: list):
 _CHAIN_STATS = ("soft_rank", "rank_tau05", "numerical_rank", "gram_numerical_rank", "sv_ratio", "eig_ratio10")
 
 
+@storable
 def linear_chain(
     *,
     widths: Sequence[int] | int,
@@ -369,6 +370,7 @@ def nearly_rank_one_input(n: int, d: int, *, seeds: int, seed: int = 0, c: float
     return x.to(resolve_device(device))
 
 
+@storable
 def rank_recovery(*, width: int = 50, depth: int = 30, seeds: int = 5, seed: int = 0, norm="bn", gamma: float = 1.0,
                   init: str = "gaussian_unit", noise: float = 1e-5, exact: bool = False, device="cpu") -> pd.DataFrame:
     """Fig. 3b: the BN chain with ``W~ = I + gamma W`` (``W ~ N(0, 1)``; the code's ``I + 0.01 (100 W)``) from a
@@ -448,6 +450,7 @@ def _fig1_net(arm: str, *, in_features: int, width: int, hl: int, norm_override,
                seed=subseed(seed, hl, 1), dtype=dtype, device=device, **kw)
 
 
+@storable
 @torch.no_grad()
 def fig1_init_rank(*, hidden_layers: Sequence[int] = (0, 4, 8, 12, 16, 32), width: int = 128, batch: int = 128,
                    seeds: int = 3, seed: int = 0,
@@ -509,6 +512,7 @@ def _accuracy(net, data, seeds: int) -> tuple[torch.Tensor, torch.Tensor]:
     return acc, loss.to(torch.float64).mean(-1)
 
 
+@storable
 def fig1_training(*, hidden_layers: Sequence[int] = (2, 14), steps: int = 150, batch: int = 128, width: int = 128,
                   seeds: int = 3, seed: int = 0, sgd_lr: float = 0.1, adam_lr: float | None = None,
                   eval_size: int = 1000, arms: Sequence[str] = ("vanilla_sgd", "bn_adam", "bn_sgd"), bn_norm=None,
@@ -578,6 +582,7 @@ def _last_hidden(net: MLP, x: torch.Tensor) -> torch.Tensor:
     return net(x, return_hidden=True)[1][-1]
 
 
+@storable
 def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: int = 0, epochs: int = 3,
                      batch: int = 32, lr: float = 0.01, pretrain_steps: dict | None = None, pretrain_lr: float = 0.1,
                      pretrain_batch: int = 32, probe: int = 128, arms: Sequence[str] = PRETRAIN_ARMS, bn_norm=None,
@@ -728,6 +733,7 @@ def _cifar_like(n: int, data_root, seed: int, dtype) -> torch.Tensor:
     return (ds.x / 255.0).reshape(n, 32, 32, 3).permute(0, 3, 1, 2).contiguous()
 
 
+@storable
 @torch.no_grad()
 def conv_variants_rank(*, variants: Sequence = ("full_bn", "centering_only", "scaling_only", "none"), batch: int = 64,
                        seeds: int = 3, seed: int = 0, cfg: Sequence = SMALL_VGG, data_root=None,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rcbench.experiments.common import gaussian_input, trace
+from rcbench.experiments.common import gaussian_input, storable, trace
 from rcbench.metrics import SPECTRAL_METRICS
 from rcbench.networks import MLP
 
@@ -26,6 +26,7 @@ PROFILES = {
 }
 
 
+@storable
 def mlp_trace(
     *,
     depth: int = 4,
@@ -55,6 +56,7 @@ def mlp_trace(
     return trace(net, x, metrics, depth=depth, width=width, n=n)
 
 
+@storable
 def fragile_trace(
     *,
     depth: int = 4,

@@ -13,7 +13,7 @@ import pytest
 
 __all__ = ["ProgressPlugin"]
 
-_SYMBOL = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "xfailed": "xfail", "xpassed": "XPASS", "error": "ERR"}
+_SYMBOL = {"passed": "ok", "failed": "FAIL", "skipped": "skip", "xfailed": "xfail", "xpassed": "XPASS", "error": "ERR", "missing": "missing"}
 
 
 class ProgressPlugin:
@@ -59,10 +59,12 @@ class ProgressPlugin:
             outcome = "error"
         if outcome is None:
             return
+        crash = getattr(report.longrepr, "reprcrash", None)
+        msg = crash.message if crash is not None else str(report.longrepr)
+        if outcome == "failed" and msg.startswith("rcbench.sweep.MissingCells"):
+            outcome = "missing"  # not judged: the results store (--results) lacks a call; listed in requests.json
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         if outcome in ("failed", "error"):
-            crash = getattr(report.longrepr, "reprcrash", None)
-            msg = crash.message if crash is not None else str(report.longrepr)
             lines = msg.strip().splitlines()
             short = "\n    ".join(lines[:8]) + ("\n    ..." if len(lines) > 8 else "")
             cid = self.claim_of.get(report.nodeid)
