@@ -39,6 +39,7 @@ REQUESTS_FILE = "requests.json"
 
 PROFILES = ("quick", "paper")
 _STATE = pytest.StashKey[dict]()
+_CALL_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser):
@@ -212,7 +213,7 @@ def record(request) -> ClaimRecorder:
     rec = ClaimRecorder(cid, request.node.nodeid, {k: str(v) for k, v in params.items()})
     request.config.stash[_STATE]["records"].append(rec)
     yield rec
-    if rec.checks and not rec.verified:
+    if rec.checks and not rec.verified and not request.node.stash.get(_CALL_FAILED, False):
         raise AssertionError(f"{request.node.nodeid} recorded checks but never called record.verify()")
 
 
@@ -223,6 +224,8 @@ def pytest_runtest_makereport(item, call):
     cid = _claim_id(item)
     if cid is None:
         return
+    if report.when == "call":  # a test that raised never reached record.verify(); that is not a second error
+        item.stash[_CALL_FAILED] = call.excinfo is not None
     if call.excinfo is not None and call.excinfo.errisinstance(MissingCells):
         # not judged: neither a failed claim nor (under an xfail mark) an expected failure
         if hasattr(report, "wasxfail"):

@@ -227,7 +227,15 @@ def test_a4_fig2_numerical_rank(record, profile, device, seed, components):
 
     Checks: BN ``matrix_rank`` averaged over layers 1000..L in [7, 15] for every seed (paper 9-10 [R], [C] 11 at
     L = 1000; +-2 read-off and seed spread plus a margin) and the depth-averaged r >= 0.6 sqrt(32) = 3.4 (A3's
-    constant). Negative control (no normalisation, same weights): ``matrix_rank(H_L) <= 2`` and r(H_L) < 1.1.
+    constant). Negative control (no normalisation, same weights): ``matrix_rank(H_L) <= 2`` in the median over seeds
+    and r(H_L) < 1.1 in every seed.
+
+    Why the median (changed after the 20-reseed audit, in which 1 of 20 runs had one chain at rank 3): the float64
+    ``matrix_rank`` of a collapsed product cannot resolve ``s_3 / s_1`` below its threshold ``32 eps`` (log -32.6);
+    the true ``log(s_3/s_1)`` drifts at ``-(psi(16) - psi(15))/2 = -0.033`` per layer (-67 +- ~9 at L = 2000), but the
+    round-off injected in the last ~1/0.033 = 30 layers keeps the computed ``s_3`` at that floor. Measured over 300
+    chains (quick profile, L = 2000): rank 1/2/3 in 144/152/4, so p(3) = 1.3% per chain and the old "every seed"
+    rule fails 1 - (1 - p)^3 = 4% of runs; the median of 3 seeds fails when two chains do, 3 p^2 = 5e-4.
     """
     cfg = _cfg("A4", profile)
     norm = components.norm(cfg["norm"])
@@ -242,9 +250,11 @@ def test_a4_fig2_numerical_rank(record, profile, device, seed, components):
     record.check("BN: depth-averaged r, min over seeds", float(r.min()), expected=f">= {0.6 * math.sqrt(32):.2f}",
                  tolerance="0.6 sqrt(d) (A3)", passed=float(r.min()) >= 0.6 * math.sqrt(32))
     last = van[van.layer == van.layer.max()]
-    record.check(f"vanilla: matrix_rank(H_{int(van.layer.max())}) max over seeds", int(last.numerical_rank.max()),
-                 expected="<= 2", tolerance="paper 1 (sometimes 2) [R]", passed=int(last.numerical_rank.max()) <= 2,
-                 control=True)
+    vranks = last.numerical_rank.astype(int)
+    record.check(f"vanilla: matrix_rank(H_{int(van.layer.max())}) median over seeds (all seeds)",
+                 f"{int(vranks.median())} ({vranks.tolist()})", expected="<= 2",
+                 tolerance="paper 1 (sometimes 2) [R]; median over seeds: a float64 round-off floor makes 3 in "
+                 "1.3% of chains (audit 2026-11)", passed=int(vranks.median()) <= 2, control=True)
     record.check("vanilla: r(H_L) max over seeds", float(last.soft_rank.max()), expected="< 1.1",
                  tolerance="[C] (A2)", passed=float(last.soft_rank.max()) < 1.1, control=True)
     record.verify()

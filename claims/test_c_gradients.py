@@ -240,8 +240,12 @@ def test_c6_generic_inputs(record, profile, device, seed, components):
 
     The mean over seeds is dominated by the slowest seed (rate ~ 1/(1 + d phi_0) per Theorem 1; [C] reports
     5.7e-9 at d = 32, our seeds 2e-10 ... 2e-6), so the statistic is the geometric mean over seeds:
-    < 1e-6 at l = L ([C] 7e-17 at d = 16, 5.7e-9 at d = 32), and every seed phi_L < 1e-3 (>= 3 decades below
-    phi_0). Contrast, our observation and not a paper claim: Gaussian ``N(0, 1/d)`` weights with n = d lose
+    < 1e-6 at l = L ([C] 7e-17 at d = 16, 5.7e-9 at d = 32), and all seeds but at most one have phi_L < 1e-3 (>= 3
+    decades below phi_0). Why not every seed (changed after the 20-reseed audit, where one seed of one run reached
+    0.033): a square Gaussian input has a heavy-tailed smallest singular value, so a few seeds contract slowly.
+    Measured over 400 seeds at d = 32 (quick profile): 1 above 1e-3 (p = 0.25%, 95% CI up to 1.4%); "every seed of
+    5" then fails 1 - (1 - p)^5 = 1.2% of runs (7% at the CI's upper end), "at most one of 5" 10 p^2 < 0.2%.
+    Contrast, our observation and not a paper claim: Gaussian ``N(0, 1/d)`` weights with n = d lose
     isometry, mean phi > 5 by l = 50 ([C] 30-35; numerically singular, inf, here).
     """
     cfg = _cfg("C6", profile)
@@ -254,8 +258,10 @@ def test_c6_generic_inputs(record, profile, device, seed, components):
         record.check(f"d={d}: geometric mean over seeds of phi_{cfg['depth']}", geo, expected="< 1e-6",
                      tolerance="[C] 7e-17 (16), 5.7e-9 (32): >= 100x", passed=geo < 1e-6,
                      note=f"arithmetic mean {grp.isometry_gap.mean():.3g}")
-        record.check(f"d={d}: max over seeds phi_{cfg['depth']}", grp.isometry_gap.max(), expected="< 1e-3",
-                     tolerance="every seed contracts >= 3 decades", passed=grp.isometry_gap.max() < 1e-3)
+        slow = int((grp.isometry_gap >= 1e-3).sum())
+        record.check(f"d={d}: seeds with phi_{cfg['depth']} >= 1e-3", f"{slow} of {len(grp)}", expected="<= 1",
+                     tolerance="all but at most one seed contract >= 3 decades (per-seed tail p = 1/400)",
+                     passed=slow <= 1)
     ctl = exp.forward_isometry(input="gaussian", init="gaussian", seed=seed, device=device, **{**cfg, "depth": 50})
     record.frame("gaussian_weights", ctl)
     at50 = ctl[ctl.layer == 50].groupby("width").isometry_gap.mean()

@@ -17,6 +17,8 @@ from rcbench import stats
 from rcbench.experiments import isometry as exp
 from rcbench.theory import hermite as H
 
+EPS = float(np.finfo(np.float64).eps)
+
 
 def _cfg(claim, profile):
     return exp.config(claim, "quick" if profile == "quick" else "paper")
@@ -59,21 +61,28 @@ def test_d2_ln_scaling_am_gm(record, profile, seed):
     """T1 (exact form reconstructed in the note, [I]): scaling the rows to equal norm multiplies I by
     AM(a)/GM(a) >= 1 + Var(r)/E[r]^2 (a = squared row norms, population variance).
 
-    Tolerances: relative 1e-9 on the identity, 1e-12 on the inequality (float64 round-off only; the identity
-    involves log-determinants of n <= 20 Grams with log-normal row scales). Negative controls: rows with equal
-    norms give equality (gain 1); the centring step alone is not monotone (the note's [C]: 33 of 2000 trials
-    lowered I), so the same check on it fails.
+    Tolerances (float64 round-off, per trial): relative error ``<= n d eps kappa`` with ``kappa`` the larger condition
+    number of ``G`` and ``G_hat``. Derivation: forming ``G = X X^T`` perturbs it by at most ``d eps ||X||^2`` entrywise
+    (at most ``n d eps lambda_max`` in norm), so ``log lambda_min`` (and the mean of ``log lambda`` in ``I``) moves
+    by at most ``n d eps kappa``. Replaces fixed 1e-9 / 1e-12 bounds after the 20-reseed audit: the equal-norms
+    control failed once (1.8e-12 > 1e-12) and, over 40 seeds x 2000 trials, the identity's relative error reached
+    3e-8 (trials with ``d = n``, ``kappa`` to 1.6e10); the ratio error / (n d eps kappa) is at most 0.23 there.
+    Negative controls: rows with equal norms give equality (gain 1); the centring step alone is not monotone (the
+    note's [C]: 33 of 2000 trials lowered I; measured here far more), so the same check on it fails.
     """
     df = record.frame("scaling_identity", exp.scaling_identity(seed=seed, **_cfg("D2", profile)))
-    rel = float(((df.iso_scaled - df.iso * df.gain).abs() / df.iso_scaled).max())
-    record.check("max |I(G_hat) - I(G) AM/GM| / I(G_hat)", rel, expected="<= 1e-9", tolerance="round-off",
-                 passed=rel <= 1e-9)
-    worst = float((df.iso_scaled - df.bound * df.iso * (1 - 1e-12)).min())
-    record.check("min I(G_hat) - (1 + Var r / E[r]^2) I(G)", worst, expected=">= 0", tolerance="1e-12 relative",
-                 passed=worst >= 0)
-    eq = float((df.iso_equal_norms_scaled - df.iso_equal_norms).abs().max())
-    record.check("equal norms: max |I(scaled) - I|", eq, expected="<= 1e-12", tolerance="equality case",
-                 passed=eq <= 1e-12, control=True)
+    tol = df.n * df.d * EPS * np.maximum(df.cond, df.cond_scaled)
+    rel = (df.iso_scaled - df.iso * df.gain).abs() / df.iso_scaled
+    record.check("max over trials of |I(G_hat) - I(G) AM/GM| / I(G_hat) / (n d eps kappa)", float((rel / tol).max()),
+                 expected="<= 1", tolerance="round-off n d eps kappa (derivation above)", passed=bool((rel <= tol).all()))
+    worst = float((df.iso_scaled - df.bound * df.iso * (1 - tol)).min())
+    record.check("min I(G_hat) - (1 + Var r / E[r]^2) I(G) (1 - n d eps kappa)", worst, expected=">= 0",
+                 tolerance="round-off n d eps kappa", passed=worst >= 0)
+    eq_tol = df.n * df.d * EPS * df.cond_scaled
+    eq = (df.iso_equal_norms_scaled - df.iso_equal_norms).abs() / df.iso_equal_norms
+    record.check("equal norms: max |I(scaled) - I| / I / (n d eps kappa)", float((eq / eq_tol).max()),
+                 expected="<= 1", tolerance="equality case, round-off n d eps kappa", passed=bool((eq <= eq_tol).all()),
+                 control=True)
     lowered = int((df.iso_centred < df.iso * (1 - 1e-9)).sum())
     record.check("trials in which centring alone lowered I", lowered, expected="> 0 (note: 33/2000)",
                  tolerance="centring is not monotone", passed=lowered > 0, control=True)

@@ -111,7 +111,7 @@ def _fill_store(args, claims_dir: Path, out: Path) -> bool:
             break
         computed = True
         asking = sorted({t["claim"] for t in load_run(current, frames=False)["run"]["tests"]
-                         if t["reason"].startswith("not in the results store")})  # fmt: skip
+                         if t.get("store", {}).get("missing")})  # fmt: skip
         current = out / "rounds" / str(rnd)
         subprocess.run(_claims_command(args, claims_dir, current, ",".join(asking)))
     return computed

@@ -108,6 +108,9 @@ def _nonneg(lam: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------------------
 def _soft_rank_from_spectrum(lam: torch.Tensor, d: int | None = None) -> torch.Tensor:
     s = _nonneg(lam)
+    # scaled by the largest eigenvalue before squaring: a Gram of norm 1e155 (a vanilla chain with unit-variance
+    # weights, 100 layers between renormalisations) would overflow s**2 to inf and give inf/inf = NaN
+    s = s / s.amax(-1, keepdim=True)
     return s.sum(-1) ** 2 / (s**2).sum(-1)
 
 

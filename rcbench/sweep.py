@@ -318,13 +318,16 @@ def _compute(task: dict) -> dict:
     error. Exceptions of the experiment are returned, not raised: they are deterministic and fail the cell."""
     import torch
 
+    from rcbench.experiments.common import reading_from
+
     start = time.perf_counter()
     threads = torch.get_num_threads()
     info = {"key": task["key"], "host": platform.node(), "pid": os.getpid()}
     try:
         torch.set_num_threads(max(1, int(task.get("threads", 1))))
         _, fn = resolve_experiment(task["experiment"])
-        frame = fn(**task["params"])
+        with reading_from(None):  # a cell computes; it never consults a results store (even in-process)
+            frame = fn(**task["params"])
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"{task['experiment']} returned {type(frame).__name__}, not a pandas DataFrame")
         if frame.empty:

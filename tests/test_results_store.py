@@ -137,12 +137,13 @@ def test_store_and_requests_errors(tmp_path, capsys):
 
 def _claims(*args) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "claims"), "-o", "addopts=", "-p", "no:cacheprovider", "-q",
-           "--no-header", "--claim", "D3,D10", *map(str, args)]  # fmt: skip
+           "--no-header", "--claim", "B2,D3,D10", *map(str, args)]  # fmt: skip
     return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
 
 
 def test_claims_judge_the_store_exactly_as_they_compute(tmp_path):
-    """D3 and D10 (one strict-xfail parametrisation) from an empty store: every test errors as not judged (never
+    """B2 (three calls, the third asked only after the first two are read), D3 and D10 (one strict-xfail
+    parametrisation) from an empty store: every test errors as not judged (never
     ``xfailed``), the missing calls are listed; after ``rcbench sweep --requests`` the verdicts and every recorded
     number equal those of computing."""
     store = tmp_path / "store"
@@ -177,7 +178,7 @@ def test_claims_judge_the_store_exactly_as_they_compute(tmp_path):
 
 
 def test_rcbench_run_fills_the_store_and_judges(tmp_path):
-    cmd = [sys.executable, "-m", "rcbench.cli", "run", "--claim", "D3", "--device", "cpu", "--no-report",
+    cmd = [sys.executable, "-m", "rcbench.cli", "run", "--claim", "B2", "--device", "cpu", "--no-report",
            "--results", str(tmp_path / "store"), "--executor", "local", "--workers", "0",
            "--results-dir", str(tmp_path / "run")]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)

@@ -251,7 +251,8 @@ def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, s
     """D2 (T1): LN's scaling step ``x_i -> x_i / ||x_i||`` on random ``X`` (``2 <= n <= max_n``, ``n <= d <= max_d``,
     log-normal row scales). Per trial: ``I(G)``, ``I(G_hat)``, the exact factor ``AM(a)/GM(a)``
     (:func:`rcbench.theory.normalization.scaling_isometry_gain`), the lower bound ``1 + Var(r)/E[r]^2``, and for
-    the controls the isometry after the centring step alone and after scaling rows that already have equal norms.
+    the controls the isometry after the centring step alone and after scaling rows that already have equal norms,
+    and the condition numbers ``cond``, ``cond_scaled`` of ``G`` and ``G_hat`` (the round-off scale of ``I``).
     Trials of equal ``n`` are batched and share a random ``d``."""
     trials, max_n, max_d = positive_int(trials, "trials"), positive_int(max_n, "max_n"), positive_int(max_d, "max_d")
     if max_d < max_n:
@@ -268,8 +269,10 @@ def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, s
             X = torch.randn(m, n, d, **f64) * torch.exp(torch.randn(m, n, 1, **f64))
             r = torch.linalg.vector_norm(X, dim=-1)
             Xs = scale_rows(X)
+            lam, lam_s = M.spectrum(X), M.spectrum(Xs)
             frames.append(pd.DataFrame({
                 "n": n, "d": d, "iso": M.isometry(X).numpy(), "iso_scaled": M.isometry(Xs).numpy(),
+                "cond": (lam[..., -1] / lam[..., 0]).numpy(), "cond_scaled": (lam_s[..., -1] / lam_s[..., 0]).numpy(),
                 "gain": scaling_isometry_gain(r**2).numpy(), "bound": scaling_isometry_lower_bound(r).numpy(),
                 "iso_centred": M.isometry(centre(X)).numpy(), "iso_equal_norms": M.isometry(Xs).numpy(),
                 "iso_equal_norms_scaled": M.isometry(scale_rows(3.0 * Xs)).numpy(),
