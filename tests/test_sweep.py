@@ -197,6 +197,12 @@ def test_dask_local_cluster_matches_local_executor(tmp_path, reference):
             pd.testing.assert_frame_equal(res.table, reference)
             man = json.loads((tmp_path / "d" / S.MANIFEST_FILE).read_text())
             assert man["executor"] == executor
+            # the calls a claims run asked of a store, computed on the cluster, read back as computed here
+            requests = [{"experiment": EXP, "params": S.encode_params(dict(c.params))} for c in res.cells]
+            filled = S.compute_requests(requests, tmp_path / "store", executor=executor, progress=False)
+            assert filled.ok and len(filled.computed) == 4
+            local = S.compute_requests(requests, tmp_path / "store-local", workers=0, progress=False)
+            pd.testing.assert_frame_equal(filled.table, local.table)
             crash = S.sweep("toy:fragile_trace", {"depth": [2, 3]}, params={"crash_depth": 3, "width": 8}, seeds=2,
                             results_dir=tmp_path / "c", executor=executor, progress=False)  # fmt: skip
             assert len(crash.computed) == 1 and len(crash.failed) == 1
