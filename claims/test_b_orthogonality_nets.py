@@ -83,8 +83,10 @@ def test_b21_bn_decorrelates_vanilla_aligns(record, profile, device, seed, compo
     BN net on two nearly collinear inputs (cos = 1 - 5e-7): its mean |cos| over layers 10-50 must fall below 0.2
     ([C] 0.115, [T] 0.1-0.15; the floor of two samples at d = 32 is ~0.1, so 0.2 leaves a 2x margin). Vanilla linear
     net on two orthogonal inputs: mean |cos| at layer 50 above 0.5 ([C] 0.72, [T] 0.68; run-to-run sd ~0.3, so the
-    20-run mean has SE ~0.07 and 0.5 is 3 SE below) and increasing with depth (Spearman > 0.8). The vanilla arm is
-    the built-in negative control (no normalisation: alignment instead of decorrelation).
+    20-run mean has SE ~0.07 and 0.5 is 3 SE below) and increasing with depth: Spearman(layer, mean |cos|) above
+    :func:`rcbench.stats.trend_threshold` (0.437 for 51 layers: a trendless curve passes with probability 1e-3).
+    The former bound 0.8 was not derived; over 82 reseeded runs the statistic ranged 0.745-0.992 and 6 runs fell
+    below 0.8. The vanilla arm is the built-in negative control (no normalisation: alignment, not decorrelation).
     """
     cfg = _cfg("B21", profile)
     norm = components.norm("bn")
@@ -97,9 +99,9 @@ def test_b21_bn_decorrelates_vanilla_aligns(record, profile, device, seed, compo
     v_end = float(m.loc[L, "vanilla"])
     record.check("vanilla mean |cos| at the last layer", v_end, expected="> 0.5", tolerance="[C] 0.72, [T] 0.68; 3 SE",
                  passed=v_end > 0.5, control=True)
-    rho = _spearman(m.index, m["vanilla"])
-    record.check("Spearman(layer, vanilla mean |cos|)", rho, expected="> 0.8", tolerance="directional",
-                 passed=rho > 0.8, control=True)
+    rho, rho_min = _spearman(m.index, m["vanilla"]), stats.trend_threshold(len(m))
+    record.check("Spearman(layer, vanilla mean |cos|)", rho, expected=f"> {rho_min:.3f}",
+                 tolerance="increasing: no-trend null rejected at 1e-3", passed=rho > rho_min, control=True)
     record.verify()
 
 
@@ -110,7 +112,9 @@ def test_b21_bn_decorrelates_vanilla_aligns(record, profile, device, seed, compo
 def test_b22_vanilla_gap_grows(record, profile, device, seed, components):
     """§3.2 (directional): without BN the linear chain's gap grows with depth towards rank one (V_max = 0.866).
 
-    n = 4, Gaussian input, 20 runs. Mean V is increasing (Spearman > 0.9) and at layer 100 exceeds 0.75 (d = 32,
+    n = 4, Gaussian input, 20 runs. Mean V is increasing (Spearman above :func:`rcbench.stats.trend_threshold`,
+    0.309 for layers 0-100; the former, not derived, 0.9 failed in 3 of 82 reseeded runs at d = 32, where the statistic
+    ranged 0.776-0.997) and at layer 100 exceeds 0.75 (d = 32,
     [C] 0.83) and 0.55 (d = 128, [C] 0.67) — bands ~0.1 below [C], about 3 SE of the 20-run mean (run sd ~0.15) —
     and never exceeds V_max (an identity: tolerance 1e-9). Negative control: the BN chain from the same input and
     weights stays at its width floor (B14's 1.16/sqrt(d): 0.21 at d = 32) — below 0.3 and below half the vanilla gap
@@ -125,9 +129,9 @@ def test_b22_vanilla_gap_grows(record, profile, device, seed, components):
     for d, g in df.groupby("width"):
         van = g[g.arm == "vanilla"].groupby("layer").orthogonality_gap.mean()
         bn = g[g.arm == "bn"].groupby("layer").orthogonality_gap.mean()
-        rho = _spearman(van.index, van.values)
-        record.check(f"d={d}: Spearman(layer, mean vanilla V)", rho, expected="> 0.9", tolerance="directional",
-                     passed=rho > 0.9)
+        rho, rho_min = _spearman(van.index, van.values), stats.trend_threshold(len(van))
+        record.check(f"d={d}: Spearman(layer, mean vanilla V)", rho, expected=f"> {rho_min:.3f}",
+                     tolerance="increasing: no-trend null rejected at 1e-3", passed=rho > rho_min)
         lower = bands.get(d, 0.55 if d >= 128 else 0.75)
         record.check(f"d={d}: mean vanilla V at layer {L}", float(van.loc[L]), expected=f"> {lower}",
                      tolerance="[C] 0.83 (d=32) / 0.67 (d=128), ~3 SE", passed=float(van.loc[L]) > lower)

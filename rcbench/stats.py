@@ -23,6 +23,7 @@ __all__ = [
     "lower_confidence_bound",
     "tolerance_from_spread",
     "binomial_interval",
+    "trend_threshold",
     "summarize",
 ]
 
@@ -173,6 +174,19 @@ def binomial_interval(successes: int, trials: int, *, confidence: float = 0.95) 
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
     ci = _st.binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="exact")
     return Interval(successes / trials, float(ci.low), float(ci.high), confidence)
+
+
+def trend_threshold(points: int, *, alpha: float = 1e-3) -> float:
+    """Smallest Spearman ``rho`` of ``points`` (x, y) pairs that rejects "no monotone trend" one-sided at level
+    ``alpha``: ``z_{1 - alpha} / sqrt(points - 1)`` (the large-sample null law ``rho ~ N(0, 1/(points - 1))`` of
+    independent points). A directional claim ("increases with depth") is checked as ``rho > trend_threshold``:
+    a curve without a trend passes with probability about ``alpha``. Needs ``points >= 10`` (normal approximation).
+    """
+    if isinstance(points, bool) or not isinstance(points, int) or points < 10:
+        raise ValueError(f"points must be an integer >= 10 for the normal approximation, got {points!r}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must lie in (0, 0.5), got {alpha}")
+    return float(_st.norm.ppf(1 - alpha) / math.sqrt(points - 1))
 
 
 def summarize(values) -> dict:

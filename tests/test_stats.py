@@ -71,3 +71,19 @@ def test_binomial_interval():
 def test_summarize():
     s = stats.summarize([1.0, 2.0, 3.0])
     assert s == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0, "n": 3}
+
+
+def test_trend_threshold_has_its_false_pass_rate_on_trendless_curves():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    k, alpha = 51, 0.01
+    t = stats.trend_threshold(k, alpha=alpha)
+    rhos = np.array([spearmanr(np.arange(k), rng.standard_normal(k)).statistic for _ in range(4000)])
+    assert abs((rhos > t).mean() - alpha) < 0.006
+    assert stats.trend_threshold(101) < stats.trend_threshold(51) < 1
+    for bad in (5, 10.5, True):
+        with pytest.raises(ValueError, match="points"):
+            stats.trend_threshold(bad)
+    with pytest.raises(ValueError, match="alpha"):
+        stats.trend_threshold(20, alpha=0.7)
