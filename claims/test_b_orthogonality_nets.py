@@ -19,6 +19,7 @@ from scipy.stats import spearmanr
 
 from rcbench import stats
 from rcbench.experiments import orthogonality_nets as exp
+from rcbench.networks import NumericalDivergence
 
 
 def _cfg(claim: str, profile: str) -> dict:
@@ -405,8 +406,12 @@ def test_b30_sgd_orthogonalizes(record, profile, device, seed, data_root):
     """Fig. 3b (directional): SGD orthogonalises — the gap of the last hidden layer shrinks during training.
 
     Quick: depth 20 vanilla ReLU MLP (Xavier), width 64, digits, 10 epochs, 3 seeds; Eq. (2) gap of the last hidden
-    layer on a fresh batch of 64 after every epoch ([T] 0.82 -> 0.61 at width 800). Asserted: gap(last epoch) <
-    gap(epoch 1) and < gap(init) in every seed, and Spearman(epoch, seed-mean gap) < -0.7. The authors' logit
+    layer on a fresh batch of 64 after every epoch ([T] 0.82 -> 0.61 at width 800). Asserted on the seed-mean
+    curve (6 seeds): gap(last epoch) < gap(epoch 1) and < gap(init), and Spearman(epoch, gap) below
+    -:func:`rcbench.stats.trend_threshold` at level 1e-2 (-0.736 for 11 points). Changed after the out-of-sample
+    audit (seeds 21-40: 3 of 20 runs failed with 3 seeds, the endpoint check "in every seed" twice and the former,
+    not derived, Spearman < -0.7 once): per-seed endpoints are noisy at width 64 and are recorded, not asserted;
+    6 seeds halve the variance of the mean curve. The authors' logit
     measure is recorded. Negative control: an untrained copy on the same batches keeps its gap (|change| < 0.05 per
     seed: batch-to-batch sd ~0.005 here; its rank trend is recorded, being noise only).
     """
@@ -420,11 +425,14 @@ def test_b30_sgd_orthogonalizes(record, profile, device, seed, data_root):
     record.check("trained gap: init -> epoch 1 -> last (seed means)",
                  [float(tr.loc[0].mean()), float(tr.loc[1].mean()), float(tr.loc[last].mean())],
                  expected="decreasing", tolerance="[T] 0.82 -> 0.61", passed=True)
-    ok = bool(((tr.loc[last] < tr.loc[1]) & (tr.loc[last] < tr.loc[0])).all())
-    record.check("gap(last) < gap(epoch 1) and < gap(init), every seed", ok, expected=True,
-                 tolerance="directional", passed=ok)
-    rho = _spearman(tr.index, tr.mean(axis=1))
-    record.check("Spearman(epoch, seed-mean gap)", rho, expected="< -0.7", tolerance="directional", passed=rho < -0.7)
+    mean = tr.mean(axis=1)
+    ok = bool(mean.loc[last] < mean.loc[1] and mean.loc[last] < mean.loc[0])
+    n_ok = int(((tr.loc[last] < tr.loc[1]) & (tr.loc[last] < tr.loc[0])).sum())
+    record.check("seed-mean gap(last) < gap(epoch 1) and < gap(init)", ok, expected=True,
+                 tolerance="directional", passed=ok, note=f"{n_ok} of {tr.shape[1]} seeds individually")
+    rho, rho_max = _spearman(tr.index, mean), -stats.trend_threshold(len(tr), alpha=0.01)
+    record.check("Spearman(epoch, seed-mean gap)", rho, expected=f"< {rho_max:.3f}",
+                 tolerance="decreasing: no-trend null rejected at 1e-2", passed=rho < rho_max)
     lg = df[df.arm == "trained"].groupby("epoch").logit_gap.mean()
     record.check("trained logit gap: init -> last (authors' measure)", [float(lg.iloc[0]), float(lg.iloc[-1])],
                  expected="informational", tolerance="note §6.2.2", passed=True)
@@ -446,22 +454,36 @@ def test_b31_orthogonal_init_alleviates_slowdown(record, profile, device, seed, 
     batch 3 x width training samples, hidden layers only. Paper profile: depths 15-75 on CIFAR-10, asserted at the
     depths >= 60 (as Fig. 4). Asserted for the paper's Sigma^{-1/2} and the authors' Sigma^{-1}: seed-mean final loss
     below Xavier's; the ratio is recorded, no magnitude asserted. Negative control: the reproduction's buggy init
-    does not help (its final loss stays >= 0.75 x Xavier's; the reproduction's Fig. 4 failure, note §6.3).
+    does not help (its final loss stays >= 0.75 x Xavier's; the reproduction's Fig. 4 failure, note §6.3). In 3 of
+    20 out-of-sample audit runs (seeds 21-40) its float32 SGD training diverged (NaN at the forward pass): that is
+    recorded as the control's outcome (a diverging init does not help), never as loss data.
     """
     cfg = _cfg("B31", profile)
     depths = [d for d in cfg["depths"] if d >= 60] or [max(cfg["depths"])]
     for depth in depths:
-        fins = {v: _final(_train(profile, "B31", seed, str(device), data_root, depth, v)) for v in cfg["variants"]}
-        record.frame(f"loss_depth{depth}", pd.concat([_train(profile, "B31", seed, str(device), data_root, depth, v)
-                                                      for v in cfg["variants"]]))
+        runs, diverged = {}, {}
+        for v in cfg["variants"]:
+            try:
+                runs[v] = _train(profile, "B31", seed, str(device), data_root, depth, v)
+            except NumericalDivergence as exc:
+                if v != "reproduction":
+                    raise
+                diverged[v] = str(exc)  # the buggy init's training blew up: recorded as an outcome, not as data
+        fins = {v: _final(df) for v, df in runs.items()}
+        record.frame(f"loss_depth{depth}", pd.concat(list(runs.values())))
         x = float(fins["xavier"].mean())
         for v in ("paper", "code"):
             f = float(fins[v].mean())
             record.check(f"depth {depth}: {v} / Xavier seed-mean final loss", f / x, expected="< 1",
                          tolerance=f"directional ({v} {f:.4f} vs Xavier {x:.4f})", passed=f < x)
-        r = float(fins["reproduction"].mean())
-        record.check(f"depth {depth}: reproduction / Xavier final loss (control)", r / x, expected=">= 0.75",
-                     tolerance="the buggy init does not help", passed=r >= 0.75 * x, control=True)
+        if "reproduction" in diverged:
+            record.check(f"depth {depth}: reproduction / Xavier final loss (control)", "diverged", expected=">= 0.75",
+                         tolerance="the buggy init does not help; its training diverged: "
+                         + diverged["reproduction"], passed=True, control=True)
+        else:
+            r = float(fins["reproduction"].mean())
+            record.check(f"depth {depth}: reproduction / Xavier final loss (control)", r / x, expected=">= 0.75",
+                         tolerance="the buggy init does not help", passed=r >= 0.75 * x, control=True)
     record.verify()
 
 
@@ -510,7 +532,10 @@ def test_b32_convnet_orth_slower_at_20(record, profile, device, seed, data_root)
     paper reports this slowdown). Asserted on the same runs as the deep half: the one-sided 95% lower confidence
     bound of the per-seed difference final loss(orth) - final loss(Xavier) at the shallowest net is > 0, i.e. the
     slowdown is significant, not a coin flip. (A bare sign test flipped with the master seed in the audit, which
-    made a strict xfail unstable; the confidence bound makes the verdict a property of the experiment.)"""
+    made a strict xfail unstable; the confidence bound makes the verdict a property of the experiment.) Level 1e-3,
+    not 0.05: a 95% bound passes by chance in 1 of 20 runs when there is no slowdown, and the out-of-sample audit
+    (seeds 21-40) saw 2 of 20 strict-xfail runs pass; at 99.9% a run without a slowdown passes with probability
+    1e-3 (exact for normal paired differences), so an XPASS means a real, consistent slowdown."""
     df = record.frame("convnet", _conv(profile, seed, str(device), data_root))
     m = _conv_final(df)
     shallow = df.convs.min()
@@ -518,8 +543,8 @@ def test_b32_convnet_orth_slower_at_20(record, profile, device, seed, data_root)
     fin = df[(df.epoch == df.epoch.max()) & (df.convs == shallow)]
     per_seed = fin.groupby(["seed", "variant"]).loss.mean().unstack()
     diff = (per_seed["paper"] - per_seed["xavier"]).to_numpy()
-    lcb = stats.lower_confidence_bound(diff) if diff.size > 1 else -math.inf
-    record.check(f"{shallow} convs: 95% lower bound of loss(orth) - loss(Xavier) over seeds", lcb, expected="> 0",
-                 tolerance="one-sided t bound over paired seeds", passed=lcb > 0,
+    lcb = stats.lower_confidence_bound(diff, confidence=0.999) if diff.size > 1 else -math.inf
+    record.check(f"{shallow} convs: 99.9% lower bound of loss(orth) - loss(Xavier) over seeds", lcb, expected="> 0",
+                 tolerance="one-sided t bound over paired seeds, level 1e-3", passed=lcb > 0,
                  note=f"seed means orth {o:.4f}, Xavier {x:.4f}")
     record.verify()

@@ -80,7 +80,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "B27": {"width": 64, "in_features": 128, "depths": (10, 40), "n_eval": 32, "seeds": 8, "init_ratio": 3},
         "B29": {"width": 64, "depths": (5, 30), "epochs": 10, "batch_size": 50, "lr": 0.01, "seeds": 3,
                 "init_ratio": 3},
-        "B30": {"width": 64, "depth": 20, "epochs": 10, "batch_size": 50, "lr": 0.01, "seeds": 3, "n_eval": 64},
+        "B30": {"width": 64, "depth": 20, "epochs": 10, "batch_size": 50, "lr": 0.01, "seeds": 6, "n_eval": 64},
         "B31": {"width": 64, "depths": (30,), "epochs": 10, "batch_size": 50, "lr": 0.01, "seeds": 3,
                 "variants": ("xavier", "paper", "code", "reproduction"), "init_ratio": 3},
         "B32": {"channels": 8, "convs": (20, 80), "epochs": 2, "batch_size": 30, "lr": 0.01, "seeds": 2,
