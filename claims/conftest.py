@@ -33,9 +33,7 @@ from rcbench.device import environment
 from rcbench.experiments.common import reading_from
 from rcbench.records import ClaimRecorder, verdict_of
 from rcbench.results import CHECKS_FILE, FRAMES_DIR, RUN_FILE, write_frame, write_json
-from rcbench.sweep import MissingCells, StoreSource
-
-REQUESTS_FILE = "requests.json"
+from rcbench.sweep import REQUESTS_FILE, MissingCells, StoreSource
 
 PROFILES = ("quick", "paper")
 _STATE = pytest.StashKey[dict]()

@@ -94,16 +94,16 @@ def _fill_store(args, claims_dir: Path, out: Path) -> bool:
     """``--results STORE --executor E``: compute the experiment calls the claims asked of the store and were
     missing (``out/requests.json``), rerun the claims that asked (they may ask for more), until none is missing.
     Returns whether anything was computed (then the caller reruns all claims)."""
-    from rcbench.sweep import compute_requests
+    from rcbench.sweep import REQUESTS_FILE, compute_requests
 
     current, computed, rnd = out, False, 0
-    while (current / "requests.json").is_file():
+    while (current / REQUESTS_FILE).is_file():
         rnd += 1
         if rnd > args.max_rounds:
-            print(f"rcbench: still missing calls after {args.max_rounds} rounds; see {current / 'requests.json'}",
+            print(f"rcbench: still missing calls after {args.max_rounds} rounds; see {current / REQUESTS_FILE}",
                   file=sys.stderr)  # fmt: skip
             break
-        result = compute_requests(current / "requests.json", args.results, executor=args.executor,
+        result = compute_requests(current / REQUESTS_FILE, args.results, executor=args.executor,
                                   workers=args.workers, threads=args.threads)  # fmt: skip
         print(f"rcbench: round {rnd}: {result.summary().splitlines()[0]}", flush=True)
         if not result.computed:

@@ -93,12 +93,15 @@ __all__ = [
     "FAILED_DIR",
     "TABLE_FILE",
     "MANIFEST_FILE",
+    "REQUESTS_FILE",
 ]
 
 CELLS_DIR = "cells"
 FAILED_DIR = "failed"
 TABLE_FILE = "table.csv"
 MANIFEST_FILE = "sweep.json"
+#: the calls a claims run asked of a store and did not find (written by the claims harness in its --results-dir)
+REQUESTS_FILE = "requests.json"
 EXPERIMENTS_PACKAGE = "rcbench.experiments"
 log = logging.getLogger("rcbench.sweep")
 #: arguments that never enter a cell's seed (they choose where, not what, to compute)
