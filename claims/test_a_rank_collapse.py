@@ -544,8 +544,8 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     biases; pre-training = gradient descent (lr 0.1, one batch of 32) on 1/r of the last hidden layer for 5 ("low")
     or 200 ("high"; Fig. 6 and the paper profile: 75) steps; then 3 epochs of SGD (lr 0.01, batch 32); 5 seeds. BN arms (Fig. 6):
     BatchNorm1d + tanh, default init ("bn") and all parameters U[0, 0.1] ("bn_bad").
-    Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and at least 1.3x in every seed
-    (tolerances derived from pilot seeds below); (ii) the training loss
+    Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and raises it in every seed
+    (derivation from 800 pilot nets below); (ii) the training loss
     after 3 epochs is lower with high pre-training than without in >= 4 of 5 paired seeds; (iii) Spearman rho
     between the arms' mean r at the start of SGD and their mean final loss <= -0.5 (5 arms). Negative control: BN
     with the all-positive init loses both rank and speed: its loss exceeds the default-init BN's in every seed.
@@ -558,18 +558,19 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     hi = df[df.arm == "high"].set_index("seed")
     none = df[df.arm == "none"].set_index("seed")
     gain = hi.r_start / hi.r_init
-    # Tolerance (pilot: master seeds 100..115 x 5 seeds, quick profile, high = 200 steps): the per-seed gain is
-    # log-normal-ish with a heavy lower tail (log sd 0.45; at 75 steps 15/80 seeds < 2, at 200 steps 4/80), so a
-    # per-seed ">= 2" fails often. Checked instead: the seed-mean gain >= 2 (the claim; its one-sided 1% prediction
-    # bound from the 16 pilot means is 3.2, via stats.tolerance_from_spread on log means) and min over the 5 seeds
-    # >= gain_min = 1.3 ("raises r in every seed"; the one-sided prediction bound for one seed at rate 1%/5, i.e.
-    # <= 1% per run for the min of 5, is 1.39 > 1.3).
-    gmin = float(cfg.get("gain_min", 2.0))
+    # Tolerance. The seed-mean gain >= 2 is the claim (pilot below: lowest 5-seed mean 3.13 of 160). "Raises r in
+    # every seed" is checked as its direction, min over the 5 seeds > 1. Pilot (session 3, current code): master seeds
+    # 0..159 x 5 seeds = 800 nets, quick profile, high = 200 steps: per-net gain log mean 1.62, log sd 0.46, but a
+    # heavier lower tail than log-normal: 0.1% / 0.2% / 1% quantiles 1.08 / 1.10 / 1.27, smallest 1.064, none <= 1;
+    # min over 5 seeds < 1.3 in 10 of 160 runs (6%), < 1.2 in 4, <= 1 in 0 (rule of three: <= 1.9% per run at 95%).
+    # The earlier bound 1.3 was wrong: it came from a log-normal fit to 16 master seeds (80 nets), which cannot see
+    # a 0.2% per-net quantile; it failed CI at master seed 0 (min 1.266) and the audit at seed 27 (1.239).
+    gmin = 1.0
     record.check("high pre-training: r after / r before, mean over seeds", float(gain.mean()), expected=">= 2",
-                 tolerance="pilot 1% lower prediction bound of the 5-seed mean: 3.2", passed=float(gain.mean()) >= 2)
-    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=f">= {gmin:g}",
-                 tolerance="pilot 1%-per-run lower prediction bound of the min over 5 seeds: 1.39",
-                 passed=float(gain.min()) >= gmin)
+                 tolerance="pilot (160 x 5 seeds): lowest 5-seed mean 3.13", passed=float(gain.mean()) >= 2)
+    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=f"> {gmin:g}",
+                 tolerance="direction in every seed; pilot 800 nets: smallest 1.064, min of 5 <= 1 in 0/160 runs",
+                 passed=float(gain.min()) > gmin)
     wins = int((hi.train_loss < none.train_loss).sum())
     n = len(hi)
     need = math.ceil(0.8 * n)

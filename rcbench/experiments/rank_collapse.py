@@ -804,8 +804,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         # high = 200 pre-training steps (Fig. 6: 75): on digits at width 64, 75 steps raise r only 1.07-2.3x in the
         # lowest 10% of seeds; 200 steps cost ~2 s more (pilot, 16 x 5 seeds; see test_a10_rank_pretraining)
         "A10": dict(pretraining=dict(width=64, depth=12, seeds=5, epochs=3, batch=32, lr=0.01,
-                                     pretrain_steps={"none": 0, "low": 5, "high": 200}, pretrain_lr=0.1),
-                    gain_min=1.3),
+                                     pretrain_steps={"none": 0, "low": 5, "high": 200}, pretrain_lr=0.1)),
         "A11": dict(conv=dict(batch=64, seeds=3, cfg=SMALL_VGG)),
     },
     "paper": {
