@@ -4,7 +4,7 @@ and the experiment DataFrames behind them. The claims harness (``claims/conftest
 
 Typical use in a claim test::
 
-    df = experiments.rank_collapse.bn_chain(cfg)
+    df = experiments.orthogonality.bn_chain(n=4, widths=(32, 512), depth=50)
     record.frame("bn_chain", df)
     r = df.groupby("seed").soft_rank.mean()
     record.check("min_d r/sqrt(d)", r.min(), expected=">= 0.6", tolerance="theorem constant ...",

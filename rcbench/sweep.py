@@ -1,7 +1,7 @@
 """Cached, resumable sweeps of an experiment over a grid, on local worker processes or a dask.distributed cluster.
 
-``rcbench sweep rank_collapse:bn_chain --grid depth=10,100 --grid width=64,256 --seeds 20`` evaluates the
-experiment function ``bn_chain`` of :mod:`rcbench.experiments.rank_collapse` on every cell of the grid (the
+``rcbench sweep orthogonality:bn_chain --grid depth=10,100 --grid n=4,8 --seeds 20`` evaluates the
+experiment function ``bn_chain`` of :mod:`rcbench.experiments.orthogonality` on every cell of the grid (the
 Cartesian product of the ``--grid`` values, on top of fixed keyword arguments from ``--profile``/``--claim`` and
 ``--set``) and concatenates the cells' tidy frames, with the grid values as columns, into one table.
 
@@ -63,7 +63,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rcbench import __version__
+from rcbench import __version__, experiments
+from rcbench.experiments import experiment_name
 from rcbench.results import jsonable, write_frame, write_json
 
 __all__ = [
@@ -102,7 +103,6 @@ TABLE_FILE = "table.csv"
 MANIFEST_FILE = "sweep.json"
 #: the calls a claims run asked of a store and did not find (written by the claims harness in its --results-dir)
 REQUESTS_FILE = "requests.json"
-EXPERIMENTS_PACKAGE = "rcbench.experiments"
 log = logging.getLogger("rcbench.sweep")
 #: arguments that never enter a cell's seed (they choose where, not what, to compute)
 _NOT_SEEDED = ("seed", "device")
@@ -113,13 +113,13 @@ _NOT_SEEDED = ("seed", "device")
 # ---------------------------------------------------------------------------------------------------------------
 def resolve_experiment(spec: str) -> tuple[str, Callable]:
     """``"module:function"`` -> (canonical spec, function). ``module`` is a module of :mod:`rcbench.experiments`
-    (``rank_collapse:bn_chain``) or a full dotted path (``mypkg.exps:run``)."""
+    (``orthogonality:bn_chain``) or a full dotted path (``mypkg.exps:run``)."""
     if not isinstance(spec, str) or spec.count(":") != 1:
-        raise ValueError(f"experiment must be 'module:function' (e.g. 'rank_collapse:bn_chain'), got {spec!r}")
+        raise ValueError(f"experiment must be 'module:function' (e.g. 'orthogonality:bn_chain'), got {spec!r}")
     module_name, func_name = (s.strip() for s in spec.split(":"))
     if not module_name or not func_name:
-        raise ValueError(f"experiment must be 'module:function' (e.g. 'rank_collapse:bn_chain'), got {spec!r}")
-    full = module_name if "." in module_name else f"{EXPERIMENTS_PACKAGE}.{module_name}"
+        raise ValueError(f"experiment must be 'module:function' (e.g. 'orthogonality:bn_chain'), got {spec!r}")
+    full = module_name if "." in module_name else f"{experiments.__name__}.{module_name}"
     try:
         module = importlib.import_module(full)
     except ModuleNotFoundError as exc:
@@ -131,9 +131,7 @@ def resolve_experiment(spec: str) -> tuple[str, Callable]:
         public = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_")
                         and v.__module__ == module.__name__)  # fmt: skip
         raise ValueError(f"experiment {spec!r}: module {full!r} has no public function {func_name!r}; has {public}")
-    prefix = EXPERIMENTS_PACKAGE + "."
-    short = module_name[len(prefix) :] if module_name.startswith(prefix) else module_name
-    return f"{short}:{func_name}", fn
+    return experiment_name(module_name, func_name), fn
 
 
 def parse_value(text: str):
@@ -908,7 +906,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("experiment", nargs="?",
-                   help="module:function of rcbench.experiments, e.g. rank_collapse:bn_chain")  # fmt: skip
+                   help="module:function of rcbench.experiments, e.g. orthogonality:bn_chain")  # fmt: skip
     p.add_argument("--requests", metavar="FILE",
                    help="instead of a grid: compute the calls listed in a requests.json written by the claims "
                         "harness (pytest claims --results DIR) into --results-dir DIR")  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 import torch
 
+from rcbench.experiments import experiment_name
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
@@ -32,7 +33,6 @@ __all__ = [
     "current_source",
 ]
 
-EXPERIMENTS_PACKAGE = "rcbench.experiments"
 _SOURCE: contextvars.ContextVar = contextvars.ContextVar("rcbench_results_source", default=None)
 
 
@@ -47,9 +47,7 @@ def storable(fn: Callable) -> Callable:
     the stored frame of exactly this call, computes it, or raises (see :class:`rcbench.sweep.StoreSource`).
     """
     sig = inspect.signature(fn)
-    module = fn.__module__
-    short = module[len(EXPERIMENTS_PACKAGE) + 1 :] if module.startswith(EXPERIMENTS_PACKAGE + ".") else module
-    name = f"{short}:{fn.__name__}"
+    name = experiment_name(fn.__module__, fn.__name__)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
