@@ -308,7 +308,8 @@ def test_d8_ln_scaling_never_raises_gap(record, profile, device, seed, component
     log AM/GM of the centred rows' squared norms (1e-9). Explicit N(0, 1/d) weights, d = 512, L = 20, 3 seeds.
     Negative control: without the normalisation, the block's linear + activation part raises the gap at some
     layers (e.g. ReLU: uncentred sigma(W x) sits at ~0.2 while the post-LN gap is ~0.01), so monotonicity is LN's
-    doing, not the network's. The training (sawtooth) part is the paper-scale profile of D20's nets, not run here."""
+    doing, not the network's. The training part (the sawtooth of D20's nets, at init and after training) is
+    :func:`test_d8_ln_keeps_raising_isometry_in_training`."""
     cfg = _cfg("D8", profile)
     act = components.activation(None)
     if act is not None:
@@ -322,6 +323,78 @@ def test_d8_ln_scaling_never_raises_gap(record, profile, device, seed, component
     rises = int((df.gap_act > df.gap_in + 1e-9).sum())
     record.check("layers where linear+activation raised the gap (no norm)", rises, expected="> 0",
                  tolerance="the unnormalised map is not monotone", passed=rises > 0, control=True)
+    record.verify()
+
+
+#: odd activations: their outputs are nearly centred rows of nearly equal norm, so LN is nearly the identity on the
+#: Gram and its step is judged apart (test_d8_tanh_ln_step_in_training)
+_ODD_ACTIVATIONS = ("tanh",)
+
+
+def _sublayer_checks(record, df, sublayer, *, control=False):
+    """Per activation and epoch: the fraction of (layer, probe, seed) where ``sublayer`` raised the isometry."""
+    fractions = {}
+    for (a, e), g in df[df.sublayer == sublayer].groupby(["activation", "epoch"]):
+        drop = (g.gap_before - g.gap).to_numpy()
+        frac = float((drop >= 0).mean())
+        fractions[a, e] = frac
+        if control:
+            record.check(f"{a}, epoch {e}: fraction of fc layers x probes x seeds with I(after fc) >= I(before)",
+                         frac, expected="< 0.95", tolerance="the criterion must separate: fc does not raise isometry",
+                         passed=frac < 0.95, control=True, note=f"median gap drop {np.median(drop):.3g}")
+        else:
+            record.check(f"{a}, epoch {e}: fraction of LN layers x probes x seeds with I(after LN) >= I(before LN)",
+                         frac, expected=">= 0.95",
+                         tolerance="note's criterion: exact for LN's scaling step (T1); 5% for centring and affine",
+                         passed=frac >= 0.95,
+                         note=f"gap drop at LN: min {drop.min():.3g}, median {np.median(drop):.3g}, max {drop.max():.3g}")
+    return fractions
+
+
+@pytest.mark.claim("D8", components=("activation",))
+def test_d8_ln_keeps_raising_isometry_in_training(record, profile, device, seed, data_root, components):
+    """D8, training part (``isometry_init_train.pdf``): in D20's nets (``fc -> act -> nn.LayerNorm`` x 10, SGD), the
+    isometry I(G) of a probe batch is a sawtooth over the sub-layers, and every LN step raises it, at init and after
+    training. Criterion (the note's): I(after LN) >= I(before LN) in >= 95% of LN layers x probe batches x seeds,
+    at epoch 0 and after the last epoch; T1 makes LN's scaling step exact, the 5% allows for its centring and its
+    learnable affine. Quick profile: digits, width 256, batch 64, 5 epochs, 2 seeds, 4 probe batches of 32 (digits'
+    largest full-rank batch; 64 images leave the identity net's Gram singular); relu and sigmoid (tanh, odd: see
+    :func:`test_d8_tanh_ln_step_in_training`). Pilot (master seeds 0, 1): 100% for both at both epochs, the
+    smallest drop of the gap at an LN step 0.28 (relu, median 0.31) and 1.62 (sigmoid, median 1.71), so a false
+    failure needs a drop to move by more than its whole size; the threshold is the note's, not tuned.
+    Negative control: the same criterion applied to the fc sub-layers fails (the gap rises at every fc step in
+    the pilot: fraction 0), so the check separates a step that raises isometry from one that does not."""
+    cfg = _cfg("D8.train", profile)
+    act = components.activation(None)
+    acts = cfg.pop("activations")
+    cfg["activations"] = (act,) if act is not None else tuple(a for a in acts if a not in _ODD_ACTIVATIONS)
+    df = record.frame("sublayer_gaps", exp.sublayer_isometry_training(device=device, seed=seed, data_root=data_root,
+                                                                        **cfg))
+    _sublayer_checks(record, df, "norm")
+    _sublayer_checks(record, df, "fc", control=True)
+    record.verify()
+
+
+@pytest.mark.claim("D8")
+@pytest.mark.xfail(strict=True, reason="tanh: an LN step moves the isometry gap by -0.0019..+0.0044 (median "
+                   "+0.0004..+0.0008; relu 0.28-0.34, sigmoid 1.6-1.8), and raises I in only 61-81% of LN layers x "
+                   "probes x seeds at epochs 0 and 5 (quick profile, master seeds 0, 1; width 1000 with probes of 100: "
+                   "72-75%, moves -0.0004..+0.0011), not >= 95%: LN maintains tanh's isometry rather than raising "
+                   "it. Tanh's outputs "
+                   "are nearly centred rows of nearly equal norm, so LN is nearly the identity on the Gram and its "
+                   "centring, which T1 does not cover, decides the sign; tanh's isometry rises at the activation "
+                   "step instead (100% of act steps)")
+def test_d8_tanh_ln_step_in_training(record, profile, device, seed, data_root):
+    """The note's D8 criterion for tanh, kept as a strict xfail (see reason). Same nets and probes as
+    :func:`test_d8_ln_keeps_raising_isometry_in_training`."""
+    cfg = {**_cfg("D8.train", profile), "activations": _ODD_ACTIVATIONS}
+    df = record.frame("sublayer_gaps_tanh", exp.sublayer_isometry_training(device=device, seed=seed,
+                                                                             data_root=data_root, **cfg))
+    acts = df[df.sublayer == "act"]
+    up = float(((acts.gap_before - acts.gap) >= 0).mean())
+    record.check("tanh: fraction of act steps that raise I (info)", up, expected="recorded",
+                 tolerance="where tanh's isometry rises instead", passed=True)
+    _sublayer_checks(record, df, "norm")
     record.verify()
 
 

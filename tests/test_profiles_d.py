@@ -13,6 +13,8 @@ _RUNS = {
     "D6": (exp.contraction_grid, dict(points=101)),
     "D7": (exp.mean_field_gram, dict(seeds=2, depth=3)),
     "D8": (exp.ln_steps, dict(seeds=1, depth=2, d=64)),
+    "D8.train": (exp.sublayer_isometry_training, dict(activations=("relu",), seeds=1, depth=2, width=128, epochs=1,
+                                                       batch_size=512, probe_batch=32, probe_batches=1)),
     "D9": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D10": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D11": (exp.ln_trace, dict(seeds=2, depth=2)),
@@ -32,7 +34,7 @@ def test_every_paper_profile_has_a_smoke_run():
     assert set(exp.PROFILES["quick"]) == set(exp.PROFILES["paper"])
 
 
-@pytest.mark.parametrize("claim", sorted(_RUNS, key=lambda c: int(c[1:])))
+@pytest.mark.parametrize("claim", sorted(_RUNS, key=lambda c: (int(c[1:].split(".")[0]), c)))
 def test_paper_profile_starts(claim):
     fn, overrides = _RUNS[claim]
     cfg = {**exp.config(claim, "paper"), **overrides}

@@ -51,6 +51,7 @@ __all__ = [
     "gain_table",
     "image_batch_trace",
     "train_loss_curves",
+    "sublayer_isometry_training",
 ]
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -67,6 +68,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D6": dict(points=4001),
         "D7": dict(n=10, d=1000, depth=30, degeneracy=10.0, seeds=3),
         "D8": dict(activations=("relu", "tanh"), d=512, n=10, depth=20, seeds=3, degeneracy=10.0),
+        # D8's training part on D20's nets (digits: probes of 32 images, the largest full-rank batch; see D8 test)
+        "D8.train": dict(activations=("relu", "tanh", "sigmoid"), width=256, depth=10, batch_size=64, probe_batch=32,
+                         probe_batches=4, epochs=5, lr=0.01, seeds=2, dataset="cifar10"),
         "D9": dict(activations=("relu", "tanh", "sigmoid"), d=1000, n=10, depth=20, seeds=4, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=1000, n=10, depth=15, seeds=8, degeneracy=10.0),
         "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=1000, n=10, depth=20, seeds=15,
@@ -90,6 +94,10 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D6": dict(points=40001),
         "D7": dict(n=32, d=5000, depth=30, degeneracy=10.0, seeds=10),
         "D8": dict(activations=_MAIN5, d=1000, n=10, depth=30, seeds=10, degeneracy=10.0),
+        # isometry_init_train.pdf: CIFAR-10, [1000] x 10, probe batch 100, epochs 0 and 9, 5 reruns, its legend
+        "D8.train": dict(activations=("relu", "tanh", "sigmoid", "selu", "elu", "silu", "gelu"), width=1000,
+                         depth=10, batch_size=512, probe_batch=100, probe_batches=5, epochs=9, lr=0.01, seeds=5,
+                         dataset="cifar10"),
         "D9": dict(activations=_D9_PAPER_ACTS, d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
         "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=2000, n=10, depth=30, seeds=15,
@@ -628,6 +636,61 @@ def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
 # ---------------------------------------------------------------------------------------------------------------
 # D20: training speed
 # ---------------------------------------------------------------------------------------------------------------
+def _ln_mlp_training(activations, *, width, depth, batch_size, epochs, lr, seeds, dataset, data_root, device):
+    """Validated configuration and data of D20's training runs: the image data with the input LN applied once,
+    on ``device`` in float32."""
+    width, depth, batch_size, epochs, seeds = (positive_int(width, "width"), positive_int(depth, "depth"),
+                                               positive_int(batch_size, "batch_size"), positive_int(epochs, "epochs"),
+                                               positive_int(seeds, "seeds"))
+    lr = _finite_positive(lr, "lr")
+    for act in activations:
+        _check_activation(act)
+    dev = resolve_device(device)
+    data = _image_data(dataset, data_root)
+    if batch_size > len(data):
+        raise ValueError(f"batch_size {batch_size} exceeds the data set size {len(data)}")
+    ln0 = nn.LayerNorm(data.num_features, elementwise_affine=False)
+    with torch.no_grad():
+        data = type(data)(ln0(data.x.float()), data.y, data.name, data.num_classes).to(dev, torch.float32)
+    return data, dev
+
+
+def _ln_mlp(act, data, *, width, depth, seeds, seed, device) -> MLP:
+    """D20's net: ``[width] x depth`` blocks ``fc -> act -> nn.LayerNorm``, Gaussian ``N(0, 1/fan_in)`` weights,
+    PyTorch-default biases, linear readout, float32, ``seeds`` nets at once."""
+    torch.manual_seed(seed)  # nn.LayerNorm has no random state; kept for determinism of any user module
+    return MLP(data.num_features, width, depth, out_features=data.num_classes, norm="layernorm", activation=act,
+               order="act_norm", init="gaussian", bias=True, ensemble=seeds, seed=seed, dtype=torch.float32,
+               device=device)
+
+
+def _sgd_epochs(net: MLP, data, *, act, batch_size: int, epochs: int, lr: float, seed: int, seeds: int,
+                at_epoch=None) -> list[torch.Tensor]:
+    """Epoch 0 (the untrained net's loss on the first epoch's batches), then ``epochs`` epochs of plain SGD on the
+    summed per-seed cross-entropy (the seeds' gradients stay separate; they share the batch order). Returns the
+    per-seed mean loss of each epoch; ``at_epoch(epoch)`` is called before each epoch's batches."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs + 1):
+        if at_epoch is not None:
+            at_epoch(epoch)
+        tot, count = torch.zeros(seeds, dtype=torch.float64), 0
+        for xb, yb in data.batches(batch_size, seed=seed + epoch):
+            out = net(xb)  # (seeds, b, classes)
+            per_seed = nn.functional.cross_entropy(out.transpose(1, 2), yb.expand(seeds, -1),
+                                                   reduction="none").mean(-1)
+            if not bool(torch.isfinite(per_seed).all()):
+                raise NumericalDivergence(f"training loss of {_act_label(act)} diverged at epoch {epoch}")
+            if epoch > 0:
+                opt.zero_grad()
+                per_seed.sum().backward()
+                opt.step()
+            tot += per_seed.detach().cpu().double()
+            count += 1
+        losses.append(tot / count)
+    return losses
+
+
 @storable
 def train_loss_curves(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 256, depth: int = 10,
                       batch_size: int = 64, epochs: int = 5, lr: float = 0.01, seeds: int = 3, seed: int = 0,
@@ -643,43 +706,78 @@ def train_loss_curves(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
     caps sigmoid's logits in (0, 1) and would make the ordering partly an artefact of the output layer; here the
     readout is linear for all activations.
     """
-    width, depth, batch_size, epochs, seeds = (positive_int(width, "width"), positive_int(depth, "depth"),
-                                               positive_int(batch_size, "batch_size"), positive_int(epochs, "epochs"),
-                                               positive_int(seeds, "seeds"))
-    lr = _finite_positive(lr, "lr")
-    for act in activations:
-        _check_activation(act)
-    dev = resolve_device(device)
-    data = _image_data(dataset, data_root)
-    if batch_size > len(data):
-        raise ValueError(f"batch_size {batch_size} exceeds the data set size {len(data)}")
-    ln0 = nn.LayerNorm(data.num_features, elementwise_affine=False)
-    with torch.no_grad():
-        data = type(data)(ln0(data.x.float()), data.y, data.name, data.num_classes).to(dev, torch.float32)
+    data, dev = _ln_mlp_training(activations, width=width, depth=depth, batch_size=batch_size, epochs=epochs, lr=lr,
+                                 seeds=seeds, dataset=dataset, data_root=data_root, device=device)
     frames = []
     for act in activations:
-        torch.manual_seed(seed)  # nn.LayerNorm has no random state; kept for determinism of any user module
-        net = MLP(data.num_features, width, depth, out_features=data.num_classes, norm="layernorm", activation=act,
-                  order="act_norm", init="gaussian", bias=True, ensemble=seeds, seed=seed, dtype=torch.float32,
-                  device=dev)
-        opt = torch.optim.SGD(net.parameters(), lr=lr)
-        losses = []
-        for epoch in range(epochs + 1):
-            tot, count = torch.zeros(seeds, dtype=torch.float64), 0
-            for xb, yb in data.batches(batch_size, seed=seed + epoch):
-                out = net(xb)  # (seeds, b, classes)
-                per_seed = nn.functional.cross_entropy(out.transpose(1, 2), yb.expand(seeds, -1),
-                                                       reduction="none").mean(-1)
-                if not bool(torch.isfinite(per_seed).all()):
-                    raise NumericalDivergence(f"training loss of {act} diverged at epoch {epoch}")
-                if epoch > 0:
-                    opt.zero_grad()
-                    per_seed.sum().backward()
-                    opt.step()
-                tot += per_seed.detach().cpu().double()
-                count += 1
-            losses.append(tot / count)
-        frames.append(tidy({"loss": torch.stack(losses).unsqueeze(-1).squeeze(-1)}, activation=_act_label(act),
+        net = _ln_mlp(act, data, width=width, depth=depth, seeds=seeds, seed=seed, device=dev)
+        losses = _sgd_epochs(net, data, act=act, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed,
+                             seeds=seeds)
+        frames.append(tidy({"loss": torch.stack(losses)}, activation=_act_label(act),
                            beta_sigma=H.beta_sigma(act), width=width, depth=depth, data=data.name).rename(
                                columns={"layer": "epoch"}))
     return pd.concat(frames, ignore_index=True)
+
+
+#: the sub-layers of a block ``fc -> act -> LN`` in the order of ``isometry_init_train.pdf``'s x-axis
+SUBLAYERS = ("fc", "act", "norm")
+
+
+@torch.no_grad()
+def _sublayer_gaps(net: MLP, x: torch.Tensor) -> torch.Tensor:
+    """Isometry gaps ``-log I(G)`` of the output of every sub-layer (fc, act, LN) of every block, float64, shape
+    ``(depth, 3, seeds)``; one batched ``eigvalsh`` over all of them."""
+    h = net._check_input(x)
+    outs = []
+    for block in net.blocks:
+        z = block.linear(h)
+        a = block.act(z)
+        h = block.norm(a)
+        outs += [z, a, h]
+    gaps = M.isometry_gap(torch.stack(outs).to(MEASUREMENT_DTYPE))  # (3 depth, seeds)
+    return gaps.reshape(len(net.blocks), len(SUBLAYERS), -1)
+
+
+@storable
+def sublayer_isometry_training(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 256,
+                               depth: int = 10, batch_size: int = 64, probe_batch: int = 64, probe_batches: int = 4,
+                               epochs: int = 5, lr: float = 0.01, seeds: int = 2, seed: int = 0,
+                               dataset: str = "cifar10", data_root=None, device="cpu") -> pd.DataFrame:
+    """D8, training part (``isometry_init_train.pdf``): D20's nets and SGD (see :func:`train_loss_curves`); at
+    epoch 0 (init) and after the last epoch, the isometry gap ``-log I(G)`` (float64) of every sub-layer's output
+    (``fc``, ``act``, ``norm`` = after ``nn.LayerNorm``, learnable affine included) on ``probe_batches`` fixed
+    probe batches of ``probe_batch`` images. Row per activation x epoch x probe x layer x sub-layer x seed, with
+    ``gap`` and ``gap_before`` (the gap of the sub-layer's input: the previous sub-layer, or the block input for
+    ``fc``; layer 1's ``fc`` has none and is left out). The paper's sawtooth: ``gap`` falls at every ``norm``."""
+    data, dev = _ln_mlp_training(activations, width=width, depth=depth, batch_size=batch_size, epochs=epochs, lr=lr,
+                                 seeds=seeds, dataset=dataset, data_root=data_root, device=device)
+    probe_batch, probe_batches = positive_int(probe_batch, "probe_batch"), positive_int(probe_batches, "probe_batches")
+    require_n_le_d(probe_batch, width, "D8")
+    if probe_batch * probe_batches > len(data):
+        raise ValueError(f"probe_batch x probe_batches = {probe_batch * probe_batches} exceeds the data set size "
+                         f"{len(data)}")
+    probes = data.subset(probe_batch * probe_batches, seed=seed + 104729).x.reshape(probe_batches, probe_batch, -1)
+    frames = []
+    for act in activations:
+        net = _ln_mlp(act, data, width=width, depth=depth, seeds=seeds, seed=seed, device=dev)
+        measured = {}
+
+        def measure(epoch, net=net, measured=measured):
+            measured[epoch] = torch.stack([_sublayer_gaps(net, x) for x in probes])  # (probes, depth, 3, seeds)
+
+        _sgd_epochs(net, data, act=act, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed, seeds=seeds,
+                    at_epoch=lambda e, measure=measure: measure(e) if e == 0 else None)
+        measure(epochs)
+        for epoch, g in measured.items():
+            flat = g.reshape(probe_batches, depth * len(SUBLAYERS), seeds)  # sub-layer order fc1, act1, norm1, fc2..
+            prev = torch.cat([torch.full_like(flat[:, :1], float("nan")), flat[:, :-1]], dim=1)
+            for p in range(probe_batches):
+                f = tidy({"gap": flat[p].cpu()}, layer_start=0, activation=_act_label(act), epoch=epoch, probe=p,
+                         beta_sigma=H.beta_sigma(act), width=width, depth=depth, data=data.name)
+                f["gap_before"] = prev[p].cpu().double().numpy().reshape(-1)  # NaN only for layer 1's fc, dropped
+                k = f.pop("layer").to_numpy()
+                f.insert(0, "layer", k // len(SUBLAYERS) + 1)
+                f.insert(1, "sublayer", np.asarray(SUBLAYERS)[k % len(SUBLAYERS)])
+                frames.append(f[~((f.layer == 1) & (f.sublayer == "fc"))])
+    return pd.concat(frames, ignore_index=True)
+
