@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 import torch
 
-from rcbench.experiments import experiment_name
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
+from rcbench.experiments import experiment_name
 from rcbench.metrics import spectral_metrics
 from rcbench.networks import MLP, NumericalDivergence
 
