@@ -151,11 +151,18 @@ def _paper_frames():
     d = pd.DataFrame([dict(layer=l, seed=s, activation=act, mf_gap=np.exp(-r * l), mf_gamma=5 * np.exp(-r * l),
                            bound=5 * np.exp(-0.8 * r * l))
                       for act, r in (("relu", 0.3), ("tanh", 0.05)) for l in range(20) for s in range(2)])  # fmt: skip
+    saw = pd.DataFrame([dict(layer=l, sublayer=sub, seed=s, probe=p, activation=act, epoch=e,
+                             gap=(0.3 if sub == "norm" else 0.6) + 0.01 * s)
+                        for act in ("relu", "sigmoid") for e in (0, 5) for l in range(1, 6)
+                        for sub in ("fc", "act", "norm") for s in range(2) for p in range(2)
+                        if not (l == 1 and sub == "fc")])  # fmt: skip
+    steps = pd.DataFrame([dict(layer=l, seed=s, activation="relu", gap_ln=1 / (l + 1) + 0.01 * s, gap_centred=2 / (l + 1))
+                          for l in range(5) for s in range(2)])  # fmt: skip
     return {"A4": {"chain": a}, "B12": {"bn_chain": b}, "B13": {"layer_mean": floor}, "C7": {"sweep": c},
-            "D7": {"mean_field": d}}  # fmt: skip
+            "D7": {"mean_field": d}, "D8": {"sublayer_gaps": saw, "ln_steps": steps}}  # fmt: skip
 
 
-@pytest.mark.parametrize("cid", ["A4", "B12", "B13", "C7", "D7"])
+@pytest.mark.parametrize("cid", ["A4", "B12", "B13", "C7", "D7", "D8"])
 def test_paper_like_figures_draw_without_falling_back(cid):
     """Each paper's figure function recognises frames shaped like its experiments' (no generic fallback)."""
     frames = _paper_frames()[cid]
@@ -168,6 +175,8 @@ def test_paper_like_figures_draw_without_falling_back(cid):
         assert "fitted slopes layer_mean -0.470" in figs[0][0]
     if cid == "D7":
         assert all(ax.get_yscale() == "log" for ax in figs[0][1].axes)
+    if cid == "D8":  # the sawtooth, one panel per epoch, then the generic figure of the frame without sub-layers
+        assert "sub-layer" in figs[0][0] and len(figs[0][1].axes) == 2 and "ln_steps" in figs[-1][0]
 
 
 def test_progress_plugin(tmp_path):

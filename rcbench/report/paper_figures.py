@@ -12,7 +12,8 @@ carry (a ``bound`` column) or a closed form (``beta_sigma``, a reference slope),
 * Paper C (Fig. 3/5): log gradient norm of ``W_1`` against depth, one curve per weight init (orthogonal, Gaussian)
   and activation/gain setting.
 * Paper D (Fig. 2): isometry gap (or potential) against depth per activation, log axis, beside the
-  ``beta_sigma^{-l}`` rate (the frame's ``bound`` column, or ``gap_0 * beta_sigma^{-l}`` from the closed form).
+  ``beta_sigma^{-l}`` rate (the frame's ``bound`` column, or ``gap_0 * beta_sigma^{-l}`` from the closed form);
+  D8's sawtooth (``isometry_init_train.pdf``): the isometry after every sub-layer at init and after training.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from rcbench.report.figures import _short, figure, mean_band, plt
+from rcbench.report.figures import _short, figure, generic_figures, mean_band, plt
 
 
 def _width_axis(ax, xs):
@@ -284,3 +285,41 @@ def isometry_vs_depth(frames):
                      "lowest–highest seed band); dashed: the contraction bound γ₀·β_σ^(−ℓ) (paper D, Fig. 2 style)"
                      + (f"; rates 1/β_σ: {rate_txt}" if rate_txt else "") + ".", fig))  # fmt: skip
     return figs
+
+
+@figure("D8")
+def sublayer_sawtooth(frames):
+    """``isometry_init_train.pdf``: the isometry I = exp(-gap) of a probe batch after every sub-layer (fc-k, act-k,
+    norm-k) of the trained LN-MLPs, one panel per measured epoch, one curve per activation (mean over probes and
+    seeds; band: lowest-highest seed). Frames without sub-layers (the finite-width LN steps) get the generic
+    figure."""
+    fr = _frames_with(frames, ("sublayer", "epoch", "layer", "gap"))
+    order = {"fc": 0, "act": 1, "norm": 2}
+    figs = []
+    for name, df in fr.items():
+        df = df.assign(position=3 * (df["layer"] - 1) + df["sublayer"].map(order),
+                       isometry=np.exp(-df["gap"].astype(float)))
+        # one value per (position, seed): mean over the probe batches
+        epochs = sorted(df["epoch"].unique())
+        fig, axes = plt.subplots(1, len(epochs), figsize=(5.4 * len(epochs), 3.6), squeeze=False, sharey=True)
+        for ax, e in zip(axes[0], epochs):
+            de = df[df["epoch"] == e]
+            for i, act in enumerate(list(dict.fromkeys(de["activation"].astype(str)))[:8]):
+                g = de[de["activation"].astype(str) == act].groupby(["position", "seed"], as_index=False).isometry.mean()
+                mean_band(ax, g, "position", "isometry", seed="seed", label=act, color=COLORS[i % len(COLORS)],
+                          logy=False, marker=".")
+            ticks = sorted(df["position"].unique())
+            ax.set_xticks(ticks[1::3])
+            ax.set_xticklabels([f"norm-{t // 3 + 1}" for t in ticks[1::3]], rotation=90, fontsize=7)
+            ax.set_title(f"epoch {e}", fontsize=9)
+            ax.set_xlabel("sub-layer (fc-k, act-k, norm-k)")
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("isometry I(G)")
+        axes[0][0].legend(fontsize=7, frameon=False)
+        fig.tight_layout()
+        figs.append((f"Frame `{name}`: isometry of a probe batch after every sub-layer of the LN-MLP, at init and "
+                     "after training (paper D, `isometry_init_train` style): it rises at every LN step for relu and "
+                     "sigmoid (the sawtooth); mean over probe batches and seeds, band lowest-highest seed.", fig))
+    rest = {k: v for k, v in frames.items() if k not in fr}
+    return figs + (generic_figures(rest, "D8") if rest else [])
+
