@@ -380,10 +380,9 @@ def test_d8_ln_keeps_raising_isometry_in_training(record, profile, device, seed,
                    "+0.0004..+0.0008; relu 0.28-0.34, sigmoid 1.6-1.8), and raises I in only 61-81% of LN layers x "
                    "probes x seeds at epochs 0 and 5 (quick profile, master seeds 0, 1; width 1000 with probes of 100: "
                    "72-75%, moves -0.0004..+0.0011), not >= 95%: LN maintains tanh's isometry rather than raising "
-                   "it. Tanh's outputs "
-                   "are nearly centred rows of nearly equal norm, so LN is nearly the identity on the Gram and its "
-                   "centring, which T1 does not cover, decides the sign; tanh's isometry rises at the activation "
-                   "step instead (100% of act steps)")
+                   "it. Tanh's outputs are nearly centred rows of nearly equal norm, so LN is nearly the identity on "
+                   "the Gram and its centring, which T1 does not cover, decides the sign; tanh's isometry rises at "
+                   "the activation step instead (100% of act steps)")
 def test_d8_tanh_ln_step_in_training(record, profile, device, seed, data_root):
     """The note's D8 criterion for tanh, kept as a strict xfail (see reason). Same nets and probes as
     :func:`test_d8_ln_keeps_raising_isometry_in_training`."""

@@ -664,16 +664,14 @@ def _ln_mlp(act, data, *, width, depth, seeds, seed, device) -> MLP:
                device=device)
 
 
-def _sgd_epochs(net: MLP, data, *, act, batch_size: int, epochs: int, lr: float, seed: int, seeds: int,
-                at_epoch=None) -> list[torch.Tensor]:
+def _sgd_epochs(net: MLP, data, *, act, batch_size: int, epochs: int, lr: float, seed: int,
+                seeds: int) -> list[torch.Tensor]:
     """Epoch 0 (the untrained net's loss on the first epoch's batches), then ``epochs`` epochs of plain SGD on the
     summed per-seed cross-entropy (the seeds' gradients stay separate; they share the batch order). Returns the
-    per-seed mean loss of each epoch; ``at_epoch(epoch)`` is called before each epoch's batches."""
+    per-seed mean loss of each epoch."""
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     losses = []
     for epoch in range(epochs + 1):
-        if at_epoch is not None:
-            at_epoch(epoch)
         tot, count = torch.zeros(seeds, dtype=torch.float64), 0
         for xb, yb in data.batches(batch_size, seed=seed + epoch):
             out = net(xb)  # (seeds, b, classes)
@@ -724,31 +722,33 @@ SUBLAYERS = ("fc", "act", "norm")
 
 
 @torch.no_grad()
-def _sublayer_gaps(net: MLP, x: torch.Tensor) -> torch.Tensor:
-    """Isometry gaps ``-log I(G)`` of the output of every sub-layer (fc, act, LN) of every block, float64, shape
-    ``(depth, 3, seeds)``; one batched ``eigvalsh`` over all of them."""
-    h = net._check_input(x)
-    outs = []
-    for block in net.blocks:
-        z = block.linear(h)
-        a = block.act(z)
-        h = block.norm(a)
-        outs += [z, a, h]
-    gaps = M.isometry_gap(torch.stack(outs).to(MEASUREMENT_DTYPE))  # (3 depth, seeds)
-    return gaps.reshape(len(net.blocks), len(SUBLAYERS), -1)
+def _sublayer_gaps(net: MLP, probes: torch.Tensor) -> torch.Tensor:
+    """Isometry gaps ``-log I(G)`` (float64) of the output of every sub-layer (fc, act, LN) of every block on each
+    probe batch, shape ``(probes, depth * 3, seeds)`` in the order fc-1, act-1, norm-1, fc-2, ...; the Grams of all
+    probes and sub-layers go through one batched ``eigvalsh``."""
+    grams = []
+    for x in probes:
+        h = net._check_input(x)
+        for block in net.blocks:
+            z = block.linear(h)
+            a = block.act(z)
+            h = block.norm(a)
+            grams += [M.gram(y.to(MEASUREMENT_DTYPE)) for y in (z, a, h)]
+    gaps = M.spectral_metrics(torch.stack(grams), ["isometry_gap"])["isometry_gap"]
+    return gaps.reshape(len(probes), len(net.blocks) * len(SUBLAYERS), -1)
 
 
 @storable
 def sublayer_isometry_training(activations: Sequence = ("relu", "tanh", "sigmoid"), *, width: int = 256,
-                               depth: int = 10, batch_size: int = 64, probe_batch: int = 64, probe_batches: int = 4,
+                               depth: int = 10, batch_size: int = 64, probe_batch: int = 32, probe_batches: int = 4,
                                epochs: int = 5, lr: float = 0.01, seeds: int = 2, seed: int = 0,
                                dataset: str = "cifar10", data_root=None, device="cpu") -> pd.DataFrame:
     """D8, training part (``isometry_init_train.pdf``): D20's nets and SGD (see :func:`train_loss_curves`); at
-    epoch 0 (init) and after the last epoch, the isometry gap ``-log I(G)`` (float64) of every sub-layer's output
-    (``fc``, ``act``, ``norm`` = after ``nn.LayerNorm``, learnable affine included) on ``probe_batches`` fixed
-    probe batches of ``probe_batch`` images. Row per activation x epoch x probe x layer x sub-layer x seed, with
-    ``gap`` and ``gap_before`` (the gap of the sub-layer's input: the previous sub-layer, or the block input for
-    ``fc``; layer 1's ``fc`` has none and is left out). The paper's sawtooth: ``gap`` falls at every ``norm``."""
+    init and after the last epoch, the isometry gap ``-log I(G)`` (float64) of every sub-layer's output (``fc``,
+    ``act``, ``norm`` = after ``nn.LayerNorm``, learnable affine included) on ``probe_batches`` fixed probe batches
+    of ``probe_batch`` images. Row per activation x epoch x probe x layer x sub-layer x seed, with ``gap`` and
+    ``gap_before`` (the gap of the sub-layer's input: the previous sub-layer, or the block input for ``fc``; layer
+    1's ``fc`` has none and is left out). The paper's sawtooth: ``gap`` falls at every ``norm``."""
     data, dev = _ln_mlp_training(activations, width=width, depth=depth, batch_size=batch_size, epochs=epochs, lr=lr,
                                  seeds=seeds, dataset=dataset, data_root=data_root, device=device)
     probe_batch, probe_batches = positive_int(probe_batch, "probe_batch"), positive_int(probe_batches, "probe_batches")
@@ -760,24 +760,20 @@ def sublayer_isometry_training(activations: Sequence = ("relu", "tanh", "sigmoid
     frames = []
     for act in activations:
         net = _ln_mlp(act, data, width=width, depth=depth, seeds=seeds, seed=seed, device=dev)
-        measured = {}
-
-        def measure(epoch, net=net, measured=measured):
-            measured[epoch] = torch.stack([_sublayer_gaps(net, x) for x in probes])  # (probes, depth, 3, seeds)
-
-        _sgd_epochs(net, data, act=act, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed, seeds=seeds,
-                    at_epoch=lambda e, measure=measure: measure(e) if e == 0 else None)
-        measure(epochs)
+        measured = {0: _sublayer_gaps(net, probes)}  # epoch 0 of _sgd_epochs makes no update: this is the init
+        _sgd_epochs(net, data, act=act, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed, seeds=seeds)
+        measured[epochs] = _sublayer_gaps(net, probes)
         for epoch, g in measured.items():
-            flat = g.reshape(probe_batches, depth * len(SUBLAYERS), seeds)  # sub-layer order fc1, act1, norm1, fc2..
-            prev = torch.cat([torch.full_like(flat[:, :1], float("nan")), flat[:, :-1]], dim=1)
-            for p in range(probe_batches):
-                f = tidy({"gap": flat[p].cpu()}, layer_start=0, activation=_act_label(act), epoch=epoch, probe=p,
-                         beta_sigma=H.beta_sigma(act), width=width, depth=depth, data=data.name)
-                f["gap_before"] = prev[p].cpu().double().numpy().reshape(-1)  # NaN only for layer 1's fc, dropped
-                k = f.pop("layer").to_numpy()
-                f.insert(0, "layer", k // len(SUBLAYERS) + 1)
-                f.insert(1, "sublayer", np.asarray(SUBLAYERS)[k % len(SUBLAYERS)])
-                frames.append(f[~((f.layer == 1) & (f.sublayer == "fc"))])
+            # drop position 0 (layer 1's fc: its input is the data, not a sub-layer); the rest pair with their input
+            P = g.shape[1] - 1
+            f = tidy({"gap": g[:, 1:].reshape(-1, seeds), "gap_before": g[:, :-1].reshape(-1, seeds)},
+                     activation=_act_label(act), epoch=epoch, beta_sigma=H.beta_sigma(act), width=width,
+                     depth=depth, data=data.name)
+            row = f.pop("layer").to_numpy()  # tidy's "layer" indexes (probe, position) pairs
+            position = row % P + 1
+            f.insert(0, "probe", row // P)
+            f.insert(1, "layer", position // len(SUBLAYERS) + 1)
+            f.insert(2, "sublayer", np.asarray(SUBLAYERS)[position % len(SUBLAYERS)])
+            frames.append(f)
     return pd.concat(frames, ignore_index=True)
 
