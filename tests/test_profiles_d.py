@@ -61,3 +61,17 @@ def test_bad_inputs_fail_before_work():
         exp.degenerate_input(5, 10, float("nan"))
     with pytest.raises(ValueError):
         exp.ln_trace(("relu",), d=10, n=5, depth=2, seeds=1, sampler="magic")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(width=16, probe_batch=32), r"\(D8\) needs n <= d"),
+    (dict(activations=("nope",)), r"unknown activation 'nope'"),
+    (dict(probe_batch=32, probe_batches=100), r"probe_batch x probe_batches = 3200 exceeds the data set size"),
+    (dict(probe_batches=0), r"probe_batches must be a positive integer"),
+    (dict(lr=float("nan")), r"lr must be a finite positive number"),
+])  # fmt: skip
+def test_sublayer_isometry_training_bad_inputs_fail_before_work(monkeypatch, kwargs, match):
+    """D8's training experiment checks its configuration before building or training a net."""
+    monkeypatch.setattr(exp, "_ln_mlp", lambda *a, **k: pytest.fail("a net was built before the checks"))
+    with pytest.raises(ValueError, match=match):
+        exp.sublayer_isometry_training(**{"activations": ("relu",), "epochs": 1, **kwargs})
