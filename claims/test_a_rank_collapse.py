@@ -353,10 +353,16 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     """Fig. 3b: the BN chain (``W~ = I + W``, W ~ N(0, 1), d = N = 50) started at ``1 1^T + 1e-5 noise`` recovers
     rank: the small eigenvalues lambda_2..lambda_10 rise from ~1e-12 (relative) to 1e-4..1e-2 within 10-20 layers.
 
-    Checks: r(H_0) < 1.01; r(H_30) >= 3.5 in every seed ([C] 4.8-5.4; here 3.95-6.6 over 40 seeds);
+    Checks (10 seeds): r(H_0) < 1.01; r(H_30) >= 3.5 in every seed ([C] 4.8-5.4; here 3.95-6.6 over 40 seeds);
     lambda_10/lambda_1 at layer 20: geometric mean over seeds >= 5e-5 (the note's per-seed threshold, [C] 1.8e-4 to
-    9e-4) and every seed >= 5e-6 (one-sided 1% prediction bound from 40 pilot seeds: log10 mean -3.66, sd 0.56; the
-    note's per-seed 5e-5 is too tight, 2 of 40 pilot seeds fall below it). Negative control (BN removed, same input
+    9e-4) and every seed >= 3e-6 (the note's per-seed 5e-5 is too tight: 2 of 40 pilot seeds fall below it).
+    Derivation (pilot of 1000 master seeds each, quick profile): per seed log10 mean -3.78, sd 0.52, with a
+    heavier lower tail than log-normal. With 5 seeds (the earlier profile) the geometric mean fell below 5e-5 in
+    9/1000 runs and the min below the then bound 5e-6 (a 1% log-normal bound from 40 pilot seeds) in 11/1000: ~2%
+    per run for the claim, and the audit saw 2 of 20 (master seeds 46, 58). With 10 seeds the geometric mean's
+    log10 sd is 0.16 and it fell below 5e-5 in 0/1000 (lowest 5.2e-5; log-normal rate 0.07%); the min of 10 fell
+    below 3e-6 in 4/1000 (0.4%; below 2e-6 in 1/1000; smallest of the 10000 seeds 1.8e-6), so the claim's
+    false-failure rate is ~0.5% per run. The starting ratio is ~1e-12, so 3e-6 is still a rise of six decades. Negative control (BN removed, same input
     and weights): r(H_30) < 1.01 and lambda_10/lambda_1 does not grow. Mechanism: an exactly rank-one input stays
     rank one through a BN layer (A1; rank counted with the tolerance ``sigma_max max(n,d) eps cond(D)``, derived in
     :func:`rcbench.experiments.rank_collapse.normalized_rank_tolerance`). Note: over 30 layers BN also amplifies float64 round-off of an exactly
@@ -380,8 +386,8 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
         gm = float(np.exp(np.log(e).mean()))
         record.check(f"d={w}: lambda_10/lambda_1 at layer {E}, geometric mean", gm, expected=">= 5e-5",
                      tolerance="[C] 1.8e-4 to 9e-4", passed=gm >= 5e-5)
-        record.check(f"d={w}: lambda_10/lambda_1 at layer {E}, min over seeds", float(e.min()), expected=">= 5e-6",
-                     tolerance="1% one-sided prediction bound from 40 pilot seeds", passed=float(e.min()) >= 5e-6)
+        record.check(f"d={w}: lambda_10/lambda_1 at layer {E}, min over seeds", float(e.min()), expected=">= 3e-6",
+                     tolerance="pilot 1000 runs of 10 seeds: min < 3e-6 in 0.4%", passed=float(e.min()) >= 3e-6)
         rec = g[g.soft_rank >= 3].groupby("seed").layer.min()
         record.check(f"d={w}: (report) depth at which r first reaches 3", rec.describe().round(1).to_dict(),
                      expected="10-20 layers (Fig. 3b)", tolerance="report only", passed=True)

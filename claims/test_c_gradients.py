@@ -97,8 +97,14 @@ def test_c2_bn_never_lowers_isometry(record, profile, device, seed):
                  note=f"ddof=1 variance (not guaranteed): min ratio {(df.gain / df.lower_ddof1).min():.7f}")
     err = (df.gain / df.am_gm - 1).abs()
     well = (df.kappa < 1e4) & (df.kappa_bn < 1e4)
-    record.check("max |gain / (AM(r^2)/GM(r^2)) - 1| / round-off bound", (err / tol).max(), expected="<= 1",
-                 tolerance="1e-12 + 16 d eps (kappa + kappa_bn)", passed=bool((err <= tol).all()))
+    # A trial whose round-off bound is >= 1 has no significant digit of log I(X): at Gram condition ~1/(16 d eps)
+    # the smallest eigenvalue can come out <= 0, I(X) = 0 and the gain +inf (master seed 54: d = 38, kappa 7.7e14,
+    # bound 1e5, 1 of 2000 trials). Such trials cannot test the identity either way; they are counted, not judged.
+    resolved = tol < 1
+    record.check("max |gain / (AM(r^2)/GM(r^2)) - 1| / round-off bound", (err / tol)[resolved].max(), expected="<= 1",
+                 tolerance="1e-12 + 16 d eps (kappa + kappa_bn); trials with bound >= 1 unresolved",
+                 passed=bool((err[resolved] <= tol[resolved]).all()),
+                 note=f"{int((~resolved).sum())} of {len(df)} trials unresolved (round-off bound >= 1)")
     record.check("max |gain / (AM/GM) - 1|, kappa < 1e4", err[well].max() if well.any() else 0.0,
                  expected="< 1e-9", tolerance="note: relative 1e-9", passed=bool((err[well] < 1e-9).all()))
     eq = (df.iso_bn_equal / df.iso_equal - 1).abs()
@@ -456,8 +462,13 @@ def test_c10_activation_shaping(record, profile, device, seed, components):
     negates its ``--gain-exponent 0.4`` flag, the schedule itself decays) shaped tanh and sin BN nets (torch BN,
     bias, orthogonal) keep bounded gradients of ``fc_1``; without the gain they explode.
 
-    Directional (axis ranges only). Quick (d = n = 32, L <= 200, 3 seeds, float64): with gain all finite, depth
-    means in [-3, 0] ([C] -2.25 ... -0.84) and slope <= 2e-3 ([C] -0.0028 ... -0.0017). Paper (d = n = 100,
+    Directional (axis ranges only). Quick (d = n = 32, L <= 200, 8 seeds, float64): with gain all finite, depth
+    means in [-3, 0] ([C] -2.25 ... -0.84) and slope <= 2e-3 ([C] -0.0028 ... -0.0017). Sample size: with 3 seeds
+    the shaped-tanh slope (mean over seeds, then OLS over depth) had mean -1.34e-3, sd 1.06e-3 over 44 audit runs
+    and a heavy upper tail: one run at 2.14e-3 (master seed 44; next highest 0.45e-3), one seed's depth-200
+    gradient dominating a mean of 3. With 8 seeds (pilot, master seeds 0-99): mean -1.69e-3, sd 0.52e-3, highest
+    -0.03e-3, so the bound 2e-3 sits 7 sd above the mean (0 of 100 runs above 0); sin -2.66e-3 (highest -0.84e-3),
+    identity -5.27e-3. Paper (d = n = 100,
     L <= 1000): finite and in [-3.5, 0] ([C] -2.78 ... -0.68). Negative control (alpha = 1, built-in sin and tanh):
     slope(tanh) > 0.05 and slope(sin) > 0.08 ([C] 0.088, 0.13); paper: tanh >= 30 at L = 500, sin >= 20 at L = 200
     ([C] 42, 26.4). Identity without gain stays flat (|slope| < 2e-3).

@@ -795,7 +795,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                    # at L = 600 (1/200 pilot seeds fail) and 4.4 at L = 2000 (0/200 pilot seeds fail from L = 1000)
                    control=dict(widths=(8, 16, 32), depth=2000, burn_in=2000, seeds=5, init="gaussian",
                                 input="identity", stats=("rank_tau05",))),
-        "A6": dict(recovery=dict(width=50, depth=30, seeds=5, gamma=1.0), r_layer=30, eig_layer=20),
+        # A6: 10 seeds (was 5): the geometric-mean check at the note's 5e-5 failed 0.9% of 5-seed runs (see test)
+        "A6": dict(recovery=dict(width=50, depth=30, seeds=10, gamma=1.0), r_layer=30, eig_layer=20),
         "A7": dict(chain=dict(widths=32, depth=500, burn_in=50, sample_every=5, seeds=5, activation="relu",
                               stats=("soft_rank", "numerical_rank")),
                    norm="bn_centered"),
