@@ -548,11 +548,11 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
 
     Quick profile: digits (standardised), MLP width 64, 12 ReLU layers, Xavier-normal weights with PyTorch-default
     biases; pre-training = gradient descent (lr 0.1, one batch of 32) on 1/r of the last hidden layer for 5 ("low")
-    or 200 ("high"; Fig. 6 and the paper profile: 75) steps; then 3 epochs of SGD (lr 0.01, batch 32); 5 seeds. BN arms (Fig. 6):
+    or 200 ("high"; Fig. 6 and the paper profile: 75) steps; then 3 epochs of SGD (lr 0.01, batch 32); 10 seeds. BN arms (Fig. 6):
     BatchNorm1d + tanh, default init ("bn") and all parameters U[0, 0.1] ("bn_bad").
     Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and raises it in every seed
-    (derivation from 800 pilot nets below); (ii) the training loss
-    after 3 epochs is lower with high pre-training than without in >= 4 of 5 paired seeds; (iii) Spearman rho
+    (derivation from 800 pilot nets below); (ii) the training loss after 3 epochs is lower with high pre-training
+    than without, paired over seeds at level 5% (derivation below); (iii) Spearman rho
     between the arms' mean r at the start of SGD and their mean final loss <= -0.5 (5 arms). Negative control: BN
     with the all-positive init loses both rank and speed: its loss exceeds the default-init BN's in every seed.
     """
@@ -564,25 +564,35 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     hi = df[df.arm == "high"].set_index("seed")
     none = df[df.arm == "none"].set_index("seed")
     gain = hi.r_start / hi.r_init
-    # Tolerance. The seed-mean gain >= 2 is the claim (pilot below: lowest 5-seed mean 3.13 of 160). "Raises r in
-    # every seed" is checked as its direction, min over the 5 seeds > 1. Pilot (session 3, current code): master seeds
+    # Tolerance. The seed-mean gain >= 2 is the claim (pilot below: lowest 5-seed mean 3.13 of 160; 10 seeds now). "Raises r in
+    # every seed" is checked as its direction, min over the seeds > 1. Pilot (session 3, current code): master seeds
     # 0..159 x 5 seeds = 800 nets, quick profile, high = 200 steps: per-net gain log mean 1.62, log sd 0.46, but a
     # heavier lower tail than log-normal: 0.1% / 0.2% / 1% quantiles 1.08 / 1.10 / 1.27, smallest 1.064, none <= 1;
-    # min over 5 seeds < 1.3 in 10 of 160 runs (6%), < 1.2 in 4, <= 1 in 0 (rule of three: <= 1.9% per run at 95%).
+    # min over 5 seeds < 1.3 in 10 of 160 runs (6%), < 1.2 in 4, <= 1 in 0. With 10 seeds per run (for (ii)) the
+    # per-run rate is 10x the per-net rate, 0 of 800 observed (a 0.2% per-net rate would give 2%: watched in audits).
     # The earlier bound 1.3 was wrong: it came from a log-normal fit to 16 master seeds (80 nets), which cannot see
     # a 0.2% per-net quantile; it failed CI at master seed 0 (min 1.266) and the audit at seed 27 (1.239).
     gmin = 1.0
     record.check("high pre-training: r after / r before, mean over seeds", float(gain.mean()), expected=">= 2",
                  tolerance="pilot (160 x 5 seeds): lowest 5-seed mean 3.13", passed=float(gain.mean()) >= 2)
     record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=f"> {gmin:g}",
-                 tolerance="direction in every seed; pilot 800 nets: smallest 1.064, min of 5 <= 1 in 0/160 runs",
+                 tolerance="direction in every seed; pilot 800 nets: smallest 1.064, none <= 1",
                  passed=float(gain.min()) > gmin)
-    wins = int((hi.train_loss < none.train_loss).sum())
-    n = len(hi)
-    need = math.ceil(0.8 * n)
-    record.check("seeds where high pre-training ends with a lower loss than none", f"{wins}/{n}",
-                 expected=f">= {need}/{n}", tolerance="directional (paired seeds)", passed=wins >= need,
+    # (ii) Speed, paired over seeds (same init seed, same batch order): the one-sided 95% Student-t lower confidence
+    # bound of the per-seed loss difference none - high must exceed 0 (stats.lower_confidence_bound, as in D20).
+    # Derivation (pilot, master seeds 200-319 x 10 seeds, quick profile): difference mean 0.027, sd 0.029; a single
+    # seed reverses in 5.2% of nets, in clusters (losses per 10-seed run: 0: 74, 1: 35, 2: 7, 3: 3, 4: 1 of 120),
+    # so the old per-seed criterion ">= 4 of 5 seeds win" failed ~5% of runs (audit: master seeds 52, 59 of 41-60)
+    # and ">= 8 of 10" 3.3%. The paired bound with 10 seeds failed 1 of 120 pilot runs (~1%; with 5 seeds 24 of 120:
+    # too little power), hence 10 seeds. The count of winning seeds is recorded, not asserted.
+    diff = (none.train_loss - hi.train_loss).to_numpy()
+    lcb = stats.lower_confidence_bound(diff, confidence=0.95)
+    record.check("paired final loss none - high: one-sided 95% lower confidence bound", lcb, expected="> 0",
+                 tolerance="t bound over seeds, level 5%; pilot: fails ~1% of 10-seed runs", passed=lcb > 0,
                  note=f"mean loss none {none.train_loss.mean():.4f}, high {hi.train_loss.mean():.4f}")
+    wins = int((diff > 0).sum())
+    record.check("seeds where high pre-training ends with a lower loss than none (info)", f"{wins}/{len(diff)}",
+                 expected="recorded", tolerance="not asserted: single seeds reverse in ~5% (see above)", passed=True)
     means = df.groupby("arm")[["r_start", "train_loss"]].mean()
     # with 5 arms rho is a multiple of 0.1; round off float error so that rho = -0.5 exactly counts as -0.5
     rho = round(float(sst.spearmanr(means.r_start, means.train_loss).statistic), 9)
