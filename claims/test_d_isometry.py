@@ -333,11 +333,9 @@ _ODD_ACTIVATIONS = ("tanh",)
 
 def _sublayer_checks(record, df, sublayer, *, control=False):
     """Per activation and epoch: the fraction of (layer, probe, seed) where ``sublayer`` raised the isometry."""
-    fractions = {}
     for (a, e), g in df[df.sublayer == sublayer].groupby(["activation", "epoch"]):
         drop = (g.gap_before - g.gap).to_numpy()
         frac = float((drop >= 0).mean())
-        fractions[a, e] = frac
         if control:
             record.check(f"{a}, epoch {e}: fraction of fc layers x probes x seeds with I(after fc) >= I(before)",
                          frac, expected="< 0.95", tolerance="the criterion must separate: fc does not raise isometry",
@@ -348,7 +346,6 @@ def _sublayer_checks(record, df, sublayer, *, control=False):
                          tolerance="note's criterion: exact for LN's scaling step (T1); 5% for centring and affine",
                          passed=frac >= 0.95,
                          note=f"gap drop at LN: min {drop.min():.3g}, median {np.median(drop):.3g}, max {drop.max():.3g}")
-    return fractions
 
 
 @pytest.mark.claim("D8", components=("activation",))

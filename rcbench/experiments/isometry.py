@@ -639,10 +639,10 @@ def image_batch_trace(activations: Sequence = ("relu", "tanh", "sigmoid"), *, wi
 def _ln_mlp_training(activations, *, width, depth, batch_size, epochs, lr, seeds, dataset, data_root, device):
     """Validated configuration and data of D20's training runs: the image data with the input LN applied once,
     on ``device`` in float32."""
-    width, depth, batch_size, epochs, seeds = (positive_int(width, "width"), positive_int(depth, "depth"),
-                                               positive_int(batch_size, "batch_size"), positive_int(epochs, "epochs"),
-                                               positive_int(seeds, "seeds"))
-    lr = _finite_positive(lr, "lr")
+    for value, name in ((width, "width"), (depth, "depth"), (batch_size, "batch_size"), (epochs, "epochs"),
+                        (seeds, "seeds")):
+        positive_int(value, name)
+    _finite_positive(lr, "lr")
     for act in activations:
         _check_activation(act)
     dev = resolve_device(device)
