@@ -87,6 +87,8 @@ def _claims_command(args, claims_dir: Path, out: Path, claim: str | None) -> lis
     for opt, value in opts.items():
         if value:
             cmd += [f"--{opt.replace('_', '-')}", str(value)]
+    for item in getattr(args, "set", None) or []:  # validated in cmd_run (rcbench.overrides.resolve)
+        cmd += ["--set", item]
     return cmd + list(args.pytest_args or [])
 
 
@@ -127,6 +129,14 @@ def cmd_run(args) -> int:
     if args.executor and not args.results:
         print("rcbench run: --executor computes into a results store; give --results STORE", file=sys.stderr)
         return 2
+    if args.set:
+        from rcbench.overrides import resolve
+
+        try:  # refused before any work: unknown claim or key, wrong type, outside the claim's regime
+            resolve(args.set, args.profile)
+        except ValueError as exc:
+            print(f"rcbench run: {exc}", file=sys.stderr)
+            return 2
     if args.results:
         Path(args.results).mkdir(parents=True, exist_ok=True)
     src = f", reading {args.results}" if args.results else ""
@@ -253,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--data-root", help="root of torchvision data sets (download=False)")
     for kind in ("norm", "init", "activation"):
         pr.add_argument(f"--{kind}", help=f"substitute your {kind} (PACKAGE.MODULE:NAME) in the claims parametric in it")
+    pr.add_argument("--set", action="append", metavar="CLAIM.KEY=VALUE",
+                    help="run a claim at another configuration: override a key of its profile configuration, e.g. "
+                         "--set C7.width=128 (repeatable; nested keys dotted, A3.chain.widths=8,16,32)")  # fmt: skip
     pr.add_argument("--results-dir", help="where to write the results (default results/run-<timestamp>)")
     pr.add_argument("--results", metavar="STORE",
                     help="answer the experiments' calls from this results store instead of computing them "

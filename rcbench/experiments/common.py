@@ -23,6 +23,7 @@ __all__ = [
     "profile_config",
     "gaussian_input",
     "require_n_le_d",
+    "regime_n_le_d",
     "tidy",
     "trace",
     "generator",
@@ -126,14 +127,18 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
 
 def profile_config(profiles: Mapping[str, Mapping[str, dict]], claim_id: str, profile: str) -> dict:
     """A deep copy of ``profiles[profile][claim_id]`` (an experiment module's ``PROFILES``), with clear errors for an
-    unknown profile or a claim the module has no configuration for."""
+    unknown profile or a claim the module has no configuration for, and with the active ``--set`` overrides of
+    ``claim_id`` applied (:func:`rcbench.overrides.active`; validated before the run by
+    :func:`rcbench.overrides.resolve`)."""
     import copy
 
     if profile not in profiles:
         raise ValueError(f"unknown profile {profile!r}; one of {sorted(profiles)}")
     if claim_id not in profiles[profile]:
         raise KeyError(f"no configuration for claim {claim_id!r} in this module; have {sorted(profiles[profile])}")
-    return copy.deepcopy(dict(profiles[profile][claim_id]))
+    from rcbench.overrides import apply_active  # the --set overrides of the run, if any (torch-free module)
+
+    return apply_active(claim_id, copy.deepcopy(dict(profiles[profile][claim_id])))
 
 
 def generator(seed: int) -> torch.Generator:
@@ -155,6 +160,30 @@ def require_n_le_d(n: int, d: int, claim: str = "") -> None:
     if n > d:
         where = f" ({claim})" if claim else ""
         raise ValueError(f"this experiment{where} needs n <= d (batch size at most the width), got n={n}, d={d}")
+
+
+def _config_values(cfg: Mapping, key: str) -> list:
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return list(node) if isinstance(node, (tuple, list)) else [node]
+
+
+def regime_n_le_d(n: str = "n", d: str = "d"):
+    """A regime validator for an experiments module's ``REGIMES`` (see :mod:`rcbench.overrides`): the configuration's
+    batch size(s) ``cfg[n]`` must not exceed its width(s) ``cfg[d]`` (dotted keys descend; lists are compared by
+    their largest batch and smallest width), via :func:`require_n_le_d`. ``REGIMES = {"C7": regime_n_le_d("batch",
+    "width")}`` makes ``--set C7.batch=64`` at width 32 a clear error before any work."""
+
+    def check(cfg: Mapping, claim: str = "") -> None:
+        big, small = max(_config_values(cfg, n)), min(_config_values(cfg, d))
+        try:
+            require_n_le_d(big, small, claim)
+        except ValueError:
+            raise ValueError(f"needs {n} <= {d} (batch size at most the width), got {n}={big}, {d}={small}") from None
+
+    check.__doc__ = f"{n} <= {d}"
+    return check
 
 
 def tidy(values: Mapping[str, torch.Tensor], *, layer_start: int = 0, seeds: Sequence[int] | None = None, **settings):

@@ -30,6 +30,7 @@ from rcbench.experiments.common import (
     generator,
     positive_int,
     profile_config,
+    regime_n_le_d,
     storable,
     tidy,
 )
@@ -98,6 +99,14 @@ PROFILES: dict[str, dict[str, dict]] = {
 def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the keyword arguments of ``claim_id``'s experiment at ``profile`` (``"quick"`` or ``"paper"``)."""
     return profile_config(PROFILES, claim_id, profile)
+
+
+#: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): Thm 5's
+#: non-degenerate input (phi(X_0) finite) needs a full-rank batch, i.e. batch <= width and batch <= in_features
+REGIMES = {
+    cid: (regime_n_le_d("batch", "width"), regime_n_le_d("batch", "in_features"))
+    for cid in ("C7", "C8", "C9", "C9_deep", "C10")
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------

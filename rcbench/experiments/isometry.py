@@ -24,7 +24,15 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import load
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, storable, tidy
+from rcbench.experiments.common import (
+    generator,
+    positive_int,
+    profile_config,
+    regime_n_le_d,
+    require_n_le_d,
+    storable,
+    tidy,
+)
 from rcbench.networks import ACTIVATIONS, MLP, Normalization, NumericalDivergence, get_norm
 from rcbench.networks.gram_chain import GramChain
 from rcbench.theory import hermite as H
@@ -119,6 +127,17 @@ PROFILES: dict[str, dict[str, dict]] = {
 def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the keyword arguments of claim ``claim_id``'s experiment under ``profile``."""
     return profile_config(PROFILES, claim_id, profile)
+
+
+#: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): the
+#: paper's Gram potentials need a non-singular n x n Gram, i.e. n <= d (as the experiments' own require_n_le_d)
+REGIMES = {
+    **{cid: regime_n_le_d("n", "d") for cid in ("D7", "D8", "D9", "D10", "D11", "D12", "D13", "D14", "D15")},
+    "D17": regime_n_le_d("n", "widths"),
+    "D18": regime_n_le_d("n", "widths"),
+    "D19": regime_n_le_d("batch", "width"),
+    "D8.train": regime_n_le_d("probe_batch", "width"),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from rcbench.experiments.common import (
     gaussian_input,
     positive_int,
     profile_config,
+    regime_n_le_d,
     require_n_le_d,
     storable,
     tidy,
@@ -147,6 +148,17 @@ for _p in PROFILES.values():
 def config(claim_id: str, profile: str = "quick") -> dict:
     """The experiment configuration of ``claim_id`` (``"B13"``) in ``profile`` (``"quick"`` or ``"paper"``)."""
     return profile_config(PROFILES, claim_id, profile)
+
+
+#: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): paper B
+#: assumes d >= n (the n x n Gram of H is full rank), as the experiments' own require_n_le_d
+REGIMES = {
+    **{cid: regime_n_le_d("n", "widths") for cid in ("B2", "B12", "B13", "B17", "B19", "B20")},
+    **{cid: regime_n_le_d("ns", "widths") for cid in ("B8", "B9", "B10", "B11", "B14")},
+    **{cid: (regime_n_le_d("n", "widths"), regime_n_le_d("info_n", "info_widths")) for cid in ("B15", "B18")},
+    "B7": regime_n_le_d("n", "width"),
+    "B16": regime_n_le_d("ns", "width"),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,15 @@ from torch import nn
 import rcbench.metrics as M
 from rcbench.data import Dataset, digits, torchvision_dataset
 from rcbench.device import MEASUREMENT_DTYPE, resolve_device
-from rcbench.experiments.common import generator, positive_int, profile_config, require_n_le_d, storable, tidy
+from rcbench.experiments.common import (
+    generator,
+    positive_int,
+    profile_config,
+    regime_n_le_d,
+    require_n_le_d,
+    storable,
+    tidy,
+)
 from rcbench.networks import MLP, NumericalDivergence, get_activation
 from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
@@ -115,6 +123,11 @@ PROFILES["paper"]["B28"] = PROFILES["paper"]["B27"]
 def config(claim_id: str, profile: str = "quick") -> dict:
     """A copy of the sizes of ``claim_id`` under ``profile`` (``"quick"`` or ``"paper"``)."""
     return profile_config(PROFILES, claim_id, profile)
+
+
+#: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): the
+#: chains' n x n Gram must be full rank, n <= d (as the experiments' own require_n_le_d)
+REGIMES = {cid: regime_n_le_d("n", "widths") for cid in ("B22", "B23", "B24", "B25")}
 
 
 # ---------------------------------------------------------------------------------------------------------------
