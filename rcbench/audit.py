@@ -275,10 +275,11 @@ def cmd_audit(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rcbench.audit`` is ``rcbench audit``."""
-    from rcbench.cli import main as cli_main
-
-    return cli_main(["audit", *(sys.argv[1:] if argv is None else argv)])
+    """``python -m rcbench.audit`` is ``rcbench audit`` (its own parser: this module does not import the CLI)."""
+    parser = argparse.ArgumentParser(prog="rcbench")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["audit", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
 
 
 if __name__ == "__main__":

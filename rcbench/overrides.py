@@ -159,7 +159,7 @@ def parse_override_value(text: str):
     """A ``--set`` value: one value parsed like ``rcbench sweep --grid`` (:func:`rcbench.sweep.parse_value`), or a
     comma list of such values as a tuple (``"8,16,32"`` -> ``(8, 16, 32)``, ``"16,"`` -> ``(16,)``); a JSON list is
     a tuple too."""
-    from rcbench.sweep import parse_value
+    from rcbench.grid import parse_value  # the parser of sweep --grid values (torch-free)
 
     text = text.strip()
     if "," in text and not text.startswith(("[", '"')):

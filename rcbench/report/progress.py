@@ -61,7 +61,7 @@ class ProgressPlugin:
             return
         crash = getattr(report.longrepr, "reprcrash", None)
         msg = crash.message if crash is not None else str(report.longrepr)
-        if outcome == "failed" and msg.startswith("rcbench.sweep.MissingCells"):
+        if outcome == "failed" and msg.startswith(("rcbench.store.MissingCells", "rcbench.sweep.MissingCells")):
             outcome = "missing"  # not judged: the results store (--results) lacks a call; listed in requests.json
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         if outcome in ("failed", "error"):
