@@ -352,41 +352,109 @@ def test_b12_fig2a_decay_then_floor(record, profile, device, seed, components):
     record.verify()
 
 
+#: Fig. 2b as published (authors' ``Figures_1_2_6.ipynb``): n = 4, d = 16 .. 512, V averaged over layers 1-500 of
+#: the authors' input; the paper prints the slope as -0.46 (two decimals: the value lies in [-0.47, -0.455], whether
+#: truncated or rounded).
+FIG2B = {"n": 4, "d_min": 16, "d_max": 512, "depth": 500, "input": "authors", "slope": -0.46,
+         "precision": (-0.47, -0.455)}
+Z_1E3 = 3.29  # two-sided normal quantile at a false-failure rate of 1e-3
+
+
+def _slope_tolerance(per_run: np.ndarray, widths, model_factor: float = 1.0) -> tuple[float, float, float]:
+    """Tolerance of a fitted log-log width slope: ``Z_1E3 * SE + model_factor * T.slope_model_error(widths)``, with
+    ``SE = sd(per-run slopes) / sqrt(runs)`` (the run-mean slope's Monte Carlo error: it shrinks with the number of
+    runs and the number of layers averaged, and with the spread of the widths) and the floor model's error
+    propagated into the slope over these widths. Returns ``(tol, se, model)``."""
+    se = float(np.std(per_run, ddof=1) / math.sqrt(per_run.size)) if per_run.size > 1 else math.inf
+    model = model_factor * T.slope_model_error(widths)
+    return Z_1E3 * se + model, se, model
+
+
 @pytest.mark.claim("B13", components=("norm",))
 def test_b13_fig2b_width_slope(record, profile, device, seed, components):
     """Fig. 2b: the floor scales like d^{-1/2}; the paper reports slope -0.46 of log(layer-averaged V) against
     log d. Authors' protocol: n = 4, d = 16 .. 512, 500 layers (V averaged over layers 1-500), 20 runs, authors'
-    input. Tolerances: -0.468 +- 0.03 ([C] -0.468, per-run sd 0.0055; covers the paper's -0.46) and the minimal
-    claim-level band [-0.56, -0.40]. With Gaussian input and a burn-in (the transient removed) the slope is
-    -0.50 +- 0.03 ([C] -0.508; [T] -0.50 +- 0.01).
+    input.
+
+    What the protocol measures: the 500-layer average includes the transient from V_max (a fixed ~4 units of V over
+    the first ~15 layers) on top of the floor 1.16/sqrt(d), so its slope is -1/2 flattened by an amount that
+    depends on the layers averaged and on the widths. The expected slope of the configuration is
+    :func:`rcbench.theory.orthogonality.width_slope_prediction` (the d -> infinity transient from the input's
+    spectrum and the floor added in quadrature): -0.4667 at the paper's protocol ([C] -0.468), -0.4288 at
+    d = 16 .. 8192 (measured -0.4237), -0.37 at 100 layers. Tolerance: 3.29 SE of the run-mean slope (SE from the
+    spread of the per-run slopes / sqrt(runs); false-failure rate 1e-3) + the floor model's error propagated into
+    the slope over these widths (:func:`rcbench.theory.orthogonality.slope_model_error`: 0.015 at 6 widths, 0.009
+    at 10). The former fixed -0.468 +- 0.03 was the calibrated value at d <= 512 and failed at paper size
+    (widths to 8192: -0.4237), where the protocol's expected slope is -0.429.
+
+    The paper's number is judged on the paper's range: the slope over the widths 16 <= d <= 512 of the same runs,
+    at the paper's protocol (n = 4, 500 layers, authors' input), must lie in the paper's [-0.47, -0.455] within
+    3.29 SE. Widths beyond 512 (the paper profile) are recorded as a finding: the protocol's slope flattens there
+    as predicted, while the floor law itself (next check) stays at -1/2.
+
+    With Gaussian input and a burn-in (the transient removed) the slope is -1/2 (the predicted slope of the floor)
+    within the same kind of tolerance ([C] -0.508; [T] -0.50 +- 0.01).
 
     Negative control: the fit separates -1/2 from the abstract's "inversely proportional to width" (slope -1): the
-    V slope's 95% interval excludes -1, and the same runs give slope -1 +- 0.1 for mean V^2 ([C] -1.02)."""
+    V slope's 95% interval excludes -1, and the same runs give slope -1 for mean V^2 ([C] -1.02; tolerance 3.29 SE
+    + twice the floor model's slope error, V^2 doubling relative errors)."""
     cfg = _cfg("B13", profile)
     norm = components.norm("bn")
-    df = exp.bn_chain(n=cfg["n"], widths=cfg["widths"], depth=cfg["depth"], runs=cfg["runs"], input=cfg["input"],
+    n, widths, depth = cfg["n"], tuple(cfg["widths"]), cfg["depth"]
+    df = exp.bn_chain(n=n, widths=widths, depth=depth, runs=cfg["runs"], input=cfg["input"],
                       norm=norm, device=device, seed=seed)
     record.frame("authors_layer_mean", df[df.layer >= 1].groupby(["width", "seed"]).orthogonality_gap.mean()
                  .reset_index())
     fit, per_run = exp.width_slope(df, start=1)
-    record.check("slope log(mean V) vs log d, authors' input, 500 layers", fit.slope,
-                 expected="-0.468 +- 0.03 (paper -0.46)", tolerance="[C] per-run sd 0.0055",
-                 passed=abs(fit.slope + 0.468) <= 0.03, note=f"per-run {per_run.mean():.4f} +- {per_run.std():.4f}")
-    record.check("slope in the claim-level band", fit.slope, expected="[-0.56, -0.40]", tolerance="minimal check",
-                 passed=-0.56 <= fit.slope <= -0.40)
-    rnd = exp.bn_chain(n=cfg["n"], widths=cfg["widths"], depth=cfg["random_depth"], runs=cfg["random_runs"],
+    spec = exp.input_spectrum(cfg["input"], n, min(widths), seed=seed)
+    pred = T.width_slope_prediction(spec, widths, 1, depth)
+    tol, se, model = _slope_tolerance(per_run, widths)
+    record.check(f"slope log(mean V) vs log d, {cfg['input']} input, layers 1-{depth}, d={min(widths)}..{max(widths)}",
+                 fit.slope, expected=f"{pred:.4f} +- {tol:.4f} (protocol prediction)",
+                 tolerance=f"3.29 SE ({se:.4f}) + floor-model slope error ({model:.4f})",
+                 passed=abs(fit.slope - pred) <= tol, note=f"per-run {per_run.mean():.4f} +- {per_run.std():.4f}")
+    paper_protocol = n == FIG2B["n"] and depth == FIG2B["depth"] and cfg["input"] == FIG2B["input"]
+    in_range = tuple(d for d in widths if FIG2B["d_min"] <= d <= FIG2B["d_max"])
+    if paper_protocol and len(in_range) >= 3:
+        fp, pp = exp.width_slope(df[df.width.isin(in_range)], start=1)
+        se_p = float(np.std(pp, ddof=1) / math.sqrt(pp.size))
+        lo, hi = FIG2B["precision"]
+        record.check(f"paper's range d={min(in_range)}..{max(in_range)}: slope (paper {FIG2B['slope']})", fp.slope,
+                     expected=f"[{lo}, {hi}] +- {Z_1E3 * se_p:.4f}", tolerance="paper's two decimals + 3.29 SE",
+                     passed=lo - Z_1E3 * se_p <= fp.slope <= hi + Z_1E3 * se_p,
+                     note=f"protocol prediction {T.width_slope_prediction(spec, in_range, 1, depth):.4f}")
+    else:
+        record.check("paper's range and protocol (n=4, 500 layers, authors' input, d in 16..512)", None,
+                     expected="not applicable", tolerance="configuration differs from Fig. 2b", passed=True,
+                     note=f"n={n}, depth={depth}, input={cfg['input']}, widths in range {list(in_range)}")
+    beyond = [d for d in widths if d > FIG2B["d_max"]]
+    if beyond:
+        record.check(f"finding: protocol slope over d={min(widths)}..{max(widths)} (beyond Fig. 2b's 16..512)",
+                     fit.slope, expected=f"flatter than -1/2 as predicted ({pred:.4f})",
+                     tolerance="recorded finding, not a failure", passed=True,
+                     note="the 500-layer average includes the transient, whose share grows like sqrt(d)/L; "
+                          "the floor itself keeps slope -1/2 (burn-in check)")
+    rnd = exp.bn_chain(n=n, widths=widths, depth=cfg["random_depth"], runs=cfg["random_runs"],
                        input="random", norm=norm, device=device, seed=seed)
     record.frame("random_layer_mean", rnd[rnd.layer >= cfg["burn_in"]].groupby(["width", "seed"])
                  .orthogonality_gap.mean().reset_index())
     fr, pr = exp.width_slope(rnd, start=cfg["burn_in"])
-    record.check("slope, Gaussian input after burn-in", fr.slope, expected="-0.50 +- 0.03", tolerance="[C] -0.508",
-                 passed=abs(fr.slope + 0.50) <= 0.03, note=f"per-run {pr.mean():.4f} +- {pr.std():.4f}")
-    f2, _ = exp.width_slope(rnd, start=cfg["burn_in"], power=2)
+    pred_r = T.width_slope_prediction(exp.input_spectrum("random", n, min(widths), seed=seed), widths,
+                                      cfg["burn_in"], cfg["random_depth"])
+    tol_r, se_r, model_r = _slope_tolerance(pr, widths)
+    record.check("slope, Gaussian input after burn-in", fr.slope, expected=f"{pred_r:.4f} +- {tol_r:.4f} (-1/2)",
+                 tolerance=f"3.29 SE ({se_r:.4f}) + floor-model slope error ({model_r:.4f}); [C] -0.508",
+                 passed=abs(fr.slope - pred_r) <= tol_r, note=f"per-run {pr.mean():.4f} +- {pr.std():.4f}")
+    record.check("slope in the claim-level band (informational)", fr.slope, expected="[-0.56, -0.40]",
+                 tolerance="informational; the derived checks above decide", passed=True)
+    f2, p2 = exp.width_slope(rnd, start=cfg["burn_in"], power=2)
+    tol2, _, _ = _slope_tolerance(p2, widths, model_factor=2.0)
     record.check("V slope 95% CI excludes -1", [round(fr.slope_low, 4), round(fr.slope_high, 4)],
                  expected="-1 outside", tolerance="t interval", passed=not (fr.slope_low <= -1 <= fr.slope_high),
                  control=True)
-    record.check("slope of mean V^2 vs log d", f2.slope, expected="-1 +- 0.1 ([C] -1.02)", tolerance="control",
-                 passed=abs(f2.slope + 1) <= 0.1, control=True)
+    record.check("slope of mean V^2 vs log d", f2.slope, expected=f"-1 +- {tol2:.4f} ([C] -1.02)",
+                 tolerance="control: 3.29 SE + 2 x floor-model slope error", passed=abs(f2.slope + 1) <= tol2,
+                 control=True)
     record.verify()
 
 

@@ -139,3 +139,23 @@ def test_analysis_helpers():
     a = exp.averaged_bound_table(df)
     assert a.layer.min() == 1 and (a.lhs >= 0).all()
     assert exp.steepest_window_slope(df.groupby("layer").orthogonality_gap.mean(), 5) < 0.1
+
+
+def test_protocol_width_slope_prediction():
+    authors = exp.input_spectrum("authors", 4, 16)
+    assert np.allclose(sorted(authors), [1e-12, 1e-12, 1e-12, 1.0], rtol=1e-6)
+    v = T.mean_field_gaps(authors)
+    assert abs(v[0] - T.v_max(4)) < 1e-9 and v[-1] < 1e-9 and v.size < 80
+    paper = (16, 32, 64, 128, 256, 512)
+    # the authors' Fig. 2b protocol: -0.4667 (measured -0.468); wider widths flatten the 500-layer average
+    assert abs(T.width_slope_prediction(authors, paper, 1, 500) + 0.4667) < 1e-3
+    assert abs(T.width_slope_prediction(authors, (*paper, 1024, 2048, 4096, 8192), 1, 500) + 0.4288) < 1e-3
+    # past the transient the prediction is the floor law d^{-1/2}
+    assert abs(T.width_slope_prediction(np.ones(4), paper, 50, 150) + 0.5) < 1e-9
+    m = T.layer_mean_gap(authors, np.array([16.0, 512.0]), 1, 500)
+    assert m.shape == (2,) and m[0] > m[1] > T.floor_level(4, 512)
+    assert abs(T.slope_model_error(paper) - 0.02 * 9 / (17.5 * math.log(2))) < 1e-12
+    with pytest.raises(ValueError):
+        T.slope_model_error((16,))
+    with pytest.raises(ValueError):
+        T.layer_mean_gap(authors, 16, 5, 4)

@@ -56,6 +56,7 @@ __all__ = [
     "config",
     "INPUTS",
     "chain_input",
+    "input_spectrum",
     "sample_gram_chain",
     "literal_grams",
     "chain_metrics",
@@ -203,6 +204,15 @@ def chain_input(kind: str, n: int, d: int, *, runs: int = 1, eps: float = 1e-3, 
     else:
         x[idx, idx] = 1.0
     return x.expand(runs, n, d).clone().to(device)
+
+
+def input_spectrum(kind: str, n: int, d: int, *, eps: float = 1e-3, seed: int = 0) -> np.ndarray:
+    """Trace-one spectrum (ascending) of the sample Gram of :func:`chain_input` ``kind`` (one run; for ``"random"``
+    one draw of the seed): the starting point of the ``d -> infinity`` map that predicts a protocol's transient
+    (:func:`rcbench.theory.orthogonality.layer_mean_gap`)."""
+    x = chain_input(kind, n, d, runs=1, eps=eps, seed=seed)[0]
+    lam = torch.linalg.eigvalsh(x @ x.T).clamp_min(0).numpy()
+    return lam / lam.sum()
 
 
 def _spectral(grams: torch.Tensor) -> dict[str, torch.Tensor]:
