@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from rcbench import stats
 from rcbench.experiments import gradients as exp
@@ -292,56 +293,100 @@ def _paper_inputs(cfg, data_root, seed):
     return torch.stack([data.subset(cfg["batch"], seed=seed * 1000 + s).x for s in range(cfg["seeds"])])
 
 
-@pytest.mark.claim("C7", components=("init", "norm"))
+def _slope_se(df, means):
+    """Standard error of the OLS slope of the depth means from the seed spread: the depths are independent nets, so
+    ``Var(slope) = sum_i w_i^2 s_i^2 / S_i`` with OLS weights ``w_i = (L_i - mean L) / sum (L - mean L)^2`` and
+    ``s_i`` the seed SD at depth ``L_i`` (``S_i`` seeds)."""
+    L = np.asarray(means.index, float)
+    w = (L - L.mean()) / ((L - L.mean()) ** 2).sum()
+    g = df.groupby("depth").log_grad
+    var = (g.var(ddof=1) / g.count()).reindex(means.index).to_numpy()
+    return float(np.sqrt(np.sum(w**2 * var)))
+
+
+def _c7_regime(cfg):
+    """C7's regime (Theorem 5): a non-degenerate input batch, i.e. ``batch <= in_features`` (else the input has rank
+    ``in_features < n`` and phi(X_0) = inf: that is C8's degenerate case, where gradients do explode), and
+    ``batch <= width`` (else the first hidden layer, ``n x width``, is rank-deficient)."""
+    n, d, k = cfg["batch"], cfg["width"], cfg["in_features"]
+    if n > k or n > d:
+        raise ValueError(f"C7 needs batch <= in_features and batch <= width (a non-degenerate batch, Theorem 5); "
+                         f"got batch={n}, in_features={k}, width={d}")
+
+
+@pytest.mark.claim("C7", components=("init",),
+                   mutants={"orthogonal_init": "sound control: Haar weights are the claim's own weights"})
 def test_c7_bounded_gradients_orthogonal(record, profile, device, seed, data_root, components):
     """Theorem 5 (Eq. 10) / Fig. 3: with Haar weights and BN (the code's sqrt(n)-scaled BN without mean, identity
     activation, no bias), ``log ||grad_{W_1} L||_F`` (``fc_1``) is flat in depth; Gaussian (xavier_normal) weights
     make it grow linearly (exponential explosion).
 
-    Directional (the bound's constant is unknown). Quick, d = n = 32, L <= 400, 5 seeds: orthogonal |slope| < 2e-3
-    per layer ([C] <= 1.1e-4) and spread of depth means < 0.5 ([C] ~0.1). Paper scale (d = n = 100, L <= 1000):
-    every depth mean within +-0.3 of L = 5 ([C] +-0.07). Negative control (paper defaults, no override): Gaussian
-    weights, rise > 3 and slope > 5e-3 (quick; [C] 5.9-6.3, 0.0157-0.0165, mean field 0.0164) or mean(1000) >= 7
-    and slope over L >= 50 in [0.005, 0.015] (paper; [C] 9.44, 0.0095).
+    Directional (the bound's constant is unknown), so both arms are judged against one separation slope derived
+    from the Gaussian arm's mean-field explosion rate at this batch size B (:func:`rcbench.theory.isometry.
+    mean_field_gradient_slope`, gradient independence, width -> infinity): ``m(B) = 0.5 log((B-1)/(B-2))``
+    (0.0164 at B = 32, 0.0051 at B = 100) and ``s* = m(B) / 2``. Orthogonal: ``|slope| < s*`` and every depth
+    mean within ``s* (L - L_min) + t SE(L)`` of ``mean(L_min)`` (no rise as large as a net exploding at the
+    separation rate would show, beyond the seed noise of the two means at false-failure 1e-3, Bonferroni over
+    depths). Gaussian (the negative control): ``slope > s*`` and ``mean(L_max) - mean(L_min) > s* (L_max -
+    L_min)``. The two arms' bounds coincide, so no run passes both as flat and as exploding. Finite-width Gaussian
+    nets explode faster than m(B) (ours: 0.93-1.04 m at d = n = 32, 1.15-1.27 m at 64; [C] 1.9 m at 100 over
+    L <= 1000), so the control's margin is >= m/2; its noise: the slope's standard error from the seed spread
+    (:func:`_slope_se`, recorded as a z-score) is ~0.002 at B = 32, 5 seeds (z ~ 4, normal false-failure ~3e-5);
+    the orthogonal arm's SE is ~1e-4 (measured |slope| <= 2e-4 at d = 32, 64).
+    Replaces constants tuned at d = n = 32 / 100: |slope| < 2e-3, spread < 0.5 (quick) / +-0.3 (paper) and
+    Gaussian rise > 3, slope > 5e-3 (quick) / mean(1000) >= 7, slope in [0.005, 0.015] (paper). They were wrong
+    off the calibrated point: the Gaussian rate shrinks like 1/(2B), so at d = n = 64 the rise over L <= 400 is
+    ~3.6-4.0 (at the edge of > 3) and at B >= 250 a Gaussian net (m < 2e-3) would pass the orthogonal |slope|
+    bound; the 0.015 upper end was a fit to one calibration, not a property of explosion.
+    Regime: ``batch <= in_features`` and ``batch <= width`` (:func:`_c7_regime`; measured at d = n = 128 with
+    64 input features, the rank-64 batch makes the orthogonal slope 0.0041: C8's degenerate case).
+    No norm is declared: with orthogonal weights and the identity activation the net without any normalisation
+    is itself an isometry, so every norm mutant (identity, scalar rescale, wrong axis) keeps the gradient flat
+    (measured, see the mutation table): the claim does not depend on the norm in this configuration.
     """
     cfg = _cfg("C7", profile)
-    paper = profile != "quick"
+    _c7_regime(cfg)
     x = _paper_inputs(cfg, data_root, seed)
-    init, norm = components.init("orthogonal"), components.norm("bn_rms")
-    orth = record.frame("orthogonal", exp.gradient_sweep(init=init, norm=norm, inputs=x, seed=seed, device=device,
-                                                         **cfg))
+    init = components.init("orthogonal")
+    mf = TI.mean_field_gradient_slope(cfg["batch"])
+    s_star = mf / 2
+    orth = record.frame("orthogonal", exp.gradient_sweep(init=init, norm="bn_rms", inputs=x, seed=seed,
+                                                         device=device, **cfg))
     mo = _depth_means(orth)
-    so = _slope(mo)
-    record.check("orthogonal: slope of mean log-grad per layer", so, expected="|slope| < 2e-3",
-                 tolerance="[C] <= 1.1e-4 (d=32), -4e-5 (d=100)", passed=abs(so) < 2e-3,
-                 note="depth means " + ", ".join(f"{L}: {v:.3f}" for L, v in mo.items()))
-    if paper:
-        dev0 = float((mo - mo.iloc[0]).abs().max())
-        record.check("orthogonal: max |mean(L) - mean(L_min)|", dev0, expected="<= 0.3",
-                     tolerance="[C] +-0.07", passed=dev0 <= 0.3)
-    else:
-        spread = float(mo.max() - mo.min())
-        record.check("orthogonal: max - min of depth means", spread, expected="< 0.5", tolerance="[C] ~0.1",
-                     passed=spread < 0.5)
+    so, se_o = _slope(mo), _slope_se(orth, mo)
+    L0 = mo.index[0]
+    record.check("orthogonal: slope of mean log-grad per layer", so, expected=f"|slope| < s* = {s_star:.5f}",
+                 tolerance="s* = m(B)/2, m(B) = 0.5 log((B-1)/(B-2)) (mean field, B = batch); [C] <= 1.1e-4 "
+                 "(d=32), -4e-5 (d=100)", passed=abs(so) < s_star,
+                 note="depth means " + ", ".join(f"{L}: {v:.3f}" for L, v in mo.items())
+                      + f"; slope SE {se_o:.2e}, (s* - |slope|)/SE = {(s_star - abs(so)) / se_o:.1f}")
+    # allowance per depth: the rise at the separation slope plus the noise of the difference of two depth means,
+    # t_{1 - alpha/(2(K-1)), sum(S-1)} * sqrt(s_L^2/S + s_L0^2/S) (Bonferroni over the K-1 depths, alpha = 1e-3):
+    # without it a depth next to L_min (paper grid 5, 10: s* x 5 = 0.013) would fail on seed noise alone
+    g = orth.groupby("depth").log_grad
+    var_mean = (g.var(ddof=1) / g.count()).reindex(mo.index)
+    k, dof = len(mo) - 1, int((g.count() - 1).sum())
+    tq = float(scipy_stats.t.ppf(1 - 1e-3 / (2 * k), dof))
+    allow = s_star * (np.asarray(mo.index, float) - L0) + tq * np.sqrt(var_mean + var_mean.iloc[0])
+    excess = float(((mo - mo.iloc[0]).abs() - allow).iloc[1:].max())
+    record.check(f"orthogonal: max_L |mean(L) - mean({L0})| - allowance(L)", excess, expected="< 0",
+                 tolerance=f"allowance s* (L - {L0}) + t SE (t = {tq:.2f}, false-failure 1e-3); [C] +-0.07 (d=100), "
+                 "spread ~0.1 (d=32)", passed=excess < 0,
+                 note=f"max |mean(L) - mean({L0})| = {float((mo - mo.iloc[0]).abs().max()):.3f}")
     gauss = record.frame("gaussian", exp.gradient_sweep(init="xavier_normal", norm="bn_rms", inputs=x, seed=seed,
                                                         device=device, **cfg))
     mg = _depth_means(gauss)
-    sg = _slope(mg)
-    mf = TI.mean_field_gradient_slope(cfg["batch"])
-    note = "depth means " + ", ".join(f"{L}: {v:.3f}" for L, v in mg.items()) + f"; mean-field slope {mf:.5f}"
-    if paper:
-        late = mg[mg.index >= 50]
-        s_late = _slope(late)
-        record.check("Gaussian: mean log-grad at L_max", mg.iloc[-1], expected=">= 7", tolerance="[C] 9.44; paper ~10",
-                     passed=mg.iloc[-1] >= 7, control=True, note=note)
-        record.check("Gaussian: slope over L >= 50", s_late, expected="[0.005, 0.015]", tolerance="[C] 0.0095",
-                     passed=0.005 <= s_late <= 0.015, control=True)
-    else:
-        rise = float(mg.iloc[-1] - mg.iloc[0])
-        record.check("Gaussian: mean(L_max) - mean(L_min)", rise, expected="> 3", tolerance="[C] 5.9-6.3",
-                     passed=rise > 3, control=True, note=note)
-        record.check("Gaussian: slope per layer", sg, expected="> 5e-3", tolerance="[C] 0.0157-0.0165; mean field "
-                     "0.0164", passed=sg > 5e-3, control=True)
+    sg, se_g = _slope(mg), _slope_se(gauss, mg)
+    dL = float(mg.index[-1] - mg.index[0])
+    rise = float(mg.iloc[-1] - mg.iloc[0])
+    note = ("depth means " + ", ".join(f"{L}: {v:.3f}" for L, v in mg.items())
+            + f"; mean-field slope m(B) = {mf:.5f}, measured / m = {sg / mf:.2f}")
+    record.check("Gaussian: slope per layer", sg, expected=f"> s* = {s_star:.5f}",
+                 tolerance="m(B)/2; [C] 0.0157-0.0165 at B = 32 (m 0.0164), 0.0095 at B = 100 (m 0.0051)",
+                 passed=sg > s_star, control=True, note=note + f"; slope SE {se_g:.2e}, z = {(sg - s_star) / se_g:.1f}")
+    record.check("Gaussian: mean(L_max) - mean(L_min)", rise, expected=f"> s* (L_max - L_min) = {s_star * dL:.3f}",
+                 tolerance="the rise at the separation slope; [C] 5.9-6.3 (B = 32, L <= 400), 9.44 (B = 100, "
+                 "L <= 1000)", passed=rise > s_star * dL, control=True)
     record.verify()
 
 

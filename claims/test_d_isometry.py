@@ -89,21 +89,35 @@ def test_d2_ln_scaling_am_gm(record, profile, seed):
     record.verify()
 
 
-@pytest.mark.claim("D3", components=("norm",))
+@pytest.mark.claim("D3", components=("norm",),
+                   mutants={"batch_axis_norm": "sound: every feature column to unit mean square over the batch is "
+                            "the paper's column scaling up to the constant sqrt(n), which I is invariant to"})
 def test_d3_bn_column_scaling(record, profile, seed, components):
     """T1, BN analogue [I]: scaling the feature columns to equal norm (paper BN) never lowers the isometry of the
-    feature Gram C = H^T H (n > d). Exact: I(C_BN) = I(C) AM/GM(column norms^2) >= I(C), slack 1e-12.
-    Negative control: columns that already have equal norms give equality (BN applied twice)."""
-    components.norm("bn")  # the claim is about the column-scaling step itself; a substitute norm is not used
-    df = record.frame("column_scaling", exp.column_scaling(seed=seed, **_cfg("D3", profile)))
-    worst = float((df.iso_bn - df.iso + 1e-12).min())
-    record.check("min I(C_BN) - I(C)", worst, expected=">= -1e-12", tolerance="round-off", passed=worst >= 0)
-    rel = float(((df.iso_bn - df.iso * df.gain).abs() / df.iso_bn).max())
-    record.check("max |I(C_BN) - I(C) AM/GM| / I(C_BN)", rel, expected="<= 1e-9", tolerance="round-off",
-                 passed=rel <= 1e-9)
-    eq = float((df.iso_bn_again - df.iso_bn).abs().max())
-    record.check("BN twice: max |I - I|", eq, expected="<= 1e-12", tolerance="equality case", passed=eq <= 1e-12,
-                 control=True)
+    feature Gram C = H^T H (n > d), and exactly I(C_BN) = I(C) AM/GM(squared column norms) >= I(C).
+
+    The norm under test is ``components.norm("bn")`` (the user's ``--norm`` when given). Tolerances are round-off,
+    per trial: relative ``n d eps kappa`` with ``kappa`` the larger condition number of C before and after (the
+    derivation of D2: forming C perturbs it by <= n eps ||H||^2 entrywise, so log lam_min and the mean of log lam
+    move by <= n d eps kappa); they replace the absolute 1e-12 and relative 1e-9, which held at d <= 20 only
+    because kappa stays small there. Checks: the identity (a norm that is not column scaling, e.g. none, a scalar
+    rescale, row scaling or centring, changes I by another factor: the identity fails); the inequality; applying
+    the norm twice changes nothing (equality case: the columns already have equal norms)."""
+    norm = components.norm("bn")
+    df = record.frame("column_scaling", exp.column_scaling(seed=seed, norm=norm, **_cfg("D3", profile)))
+    tol = df.n * df.d * EPS * np.maximum(df.cond, df.cond_bn)
+    rel = (df.iso_bn - df.iso * df.gain).abs() / df.iso_bn
+    record.check("max |I(C_BN) - I(C) AM/GM| / I(C_BN) / (n d eps kappa)", float((rel / tol).max()), expected="<= 1",
+                 tolerance="round-off n d eps kappa", passed=bool((rel <= tol).all()),
+                 note=f"max relative error {float(rel.max()):.2e}; AM/GM gain {float(df.gain.min()):.3f}-"
+                      f"{float(df.gain.max()):.3g}")
+    worst = float((df.iso_bn - df.iso * (1 - tol)).min())
+    record.check("min I(C_BN) - I(C) (1 - n d eps kappa)", worst, expected=">= 0", tolerance="round-off",
+                 passed=worst >= 0)
+    eq = (df.iso_bn_again - df.iso_bn).abs() / df.iso_bn
+    eq_tol = df.n * df.d * EPS * df.cond_bn
+    record.check("BN twice: max |I - I| / I / (n d eps kappa)", float((eq / eq_tol).max()), expected="<= 1",
+                 tolerance="equality case, round-off", passed=bool((eq <= eq_tol).all()), control=True)
     record.verify()
 
 
@@ -128,15 +142,46 @@ _TABLE = {
 }
 
 
-@pytest.mark.claim("D4", components=("activation",))
-def test_d4_hermite_constants(record, components):
+def _mc_z(k: int, false_failure: float = 1e-3) -> float:
+    """Two-sided normal quantile for ``k`` simultaneous Monte-Carlo checks at a total false-failure rate
+    (Bonferroni): ``Phi^{-1}(1 - false_failure / (2 k))``; 3.59 for k = 3 at 1e-3."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - false_failure / (2 * k)))
+
+
+def _mc_note(r, legends) -> str:
+    text = f"{r.activation}: {r.beta_sigma_mc:.4f} vs {r.beta_sigma:.4f} (sd {r.sd:.4f})"
+    if r.activation in legends:
+        text += f", legend {legends[r.activation]} at {abs(legends[r.activation] - r.beta_sigma) / r.sd:.1f} sd"
+    return text
+
+
+@pytest.mark.claim("D4", components=("activation",),
+                   mutants={"linear_activation": "D4 asserts that the constants of the given activation are computed "
+                            "right (quadrature against an independent Monte-Carlo estimate); the identity's "
+                            "(beta_sigma = 1) are, so the verdict is kept: the nonlinearity is no mechanism of D4",
+                            "tanh_activation": "sound: a valid activation whose constants are computed right"})
+def test_d4_hermite_constants(record, profile, seed, components):
     """§1.4-1.5, §3: c0, c1, E sigma^2, beta_0, beta_sigma by quadrature against closed forms (+-1e-6: quadrature
-    accuracy, in fact ~1e-14) and the note's 5-decimal table (+-1e-4 covers the rounding); Monte Carlo with 2e6
-    samples within 0.005 of exact (MC standard error ~1e-3; the authors' legends 1.264/1.012 are such estimates).
+    accuracy, in fact ~1e-14) and the note's 5-decimal table (+-1e-4 covers the rounding).
+    Monte-Carlo variant (the authors' ``compute_beta``; ``samples`` from the profile, 2e6 as the authors): one
+    draw of ``X`` from the master seed per run; per activation |beta_MC - beta_quadrature| <= z sd, ``sd`` the
+    estimator's delta-method standard deviation from quadrature moments
+    (:func:`rcbench.theory.hermite.monte_carlo_beta_sd`: sigmoid 0.0035, relu 0.0013, tanh 0.0009 at 2e6; over 60
+    seeds the empirical SDs were 0.0034 / 0.0012 / 0.0008) and ``z = Phi^{-1}(1 - 1e-3 / (2k))`` (k activations,
+    Bonferroni: false-failure 1e-3 per run; z = 3.59 for k = 3). Replaces the fixed 0.005, which assumed a
+    standard error ~1e-3 and so failed sigmoid in 10 of 60 seeds (sd 0.0035); it also drew with seed 0 whatever
+    the master seed. The authors' legend values (1.264 / 1.070 / 1.012) are recorded against the same bound.
     Negative controls: identity has beta_0 = beta_sigma = 1 (no contraction); coefficients in the unnormalised
     basis (the authors' ``hermit_coefs``, missing sqrt(k!)) break Parseval sum c_k^2 = E sigma^2.
-    With ``--activation`` the user's activation is tabulated and checked for Parseval only."""
+    With ``--activation``: the user's activation's quadrature constants are checked against a Monte-Carlo
+    estimate from the master seed within the same derived bound (an activation that is not an elementwise
+    deterministic function, or with mass beyond the quadrature's |x| <= 12, breaks it); its Parseval sum
+    (K = 200) within 1e-3 E sigma^2 and its beta_sigma in [1, 2] (true of every activation, Cauchy-Schwarz) are
+    recorded, not asserted."""
     user = components.activation(None)
+    cfg = _cfg("D4", profile)
     df = record.frame("activation_table", exp.activation_table())
     t = df.set_index("activation")
     closed = {
@@ -163,11 +208,16 @@ def test_d4_hermite_constants(record, components):
     pars = float((t.loc[smooth, "parseval"] - t.loc[smooth, "second_moment"]).abs().max())
     record.check("Parseval sum_{k<=60} c_k^2 = E sigma^2 (smooth activations)", pars, expected="<= 1e-8",
                  tolerance="series tail of analytic sigma", passed=pars <= 1e-8)
-    mc = exp.monte_carlo_beta()
+    mc = exp.monte_carlo_beta(cfg["activations"], samples=cfg["samples"], seed=seed)
     record.frame("monte_carlo_beta", mc)
-    dev = float((mc.beta_sigma_mc - mc.beta_sigma).abs().max())
-    record.check("Monte Carlo (2e6) beta_sigma vs quadrature, relu/tanh/sigmoid", dev, expected="<= 0.005",
-                 tolerance="MC error; legends 1.264/1.070/1.012", passed=dev <= 0.005)
+    z = _mc_z(len(mc))
+    zs = ((mc.beta_sigma_mc - mc.beta_sigma).abs() / mc.sd)
+    legends = {"relu": 1.264, "tanh": 1.070, "sigmoid": 1.012}
+    record.check(f"Monte Carlo ({cfg['samples']:.0e}) beta_sigma vs quadrature: max_sigma |diff| / sd",
+                 float(zs.max()), expected=f"<= z = {z:.2f}",
+                 tolerance="sd by the delta method; z at false-failure 1e-3 per run (Bonferroni over activations)",
+                 passed=bool((zs <= z).all()),
+                 note="; ".join(_mc_note(r, legends) for r in mc.itertuples()))
     record.check("identity beta_0, beta_sigma", [t.loc["identity", "beta0"], t.loc["identity", "beta_sigma"]],
                  expected=[1, 1], tolerance="1e-12: no contraction",
                  passed=abs(t.loc["identity", "beta_sigma"] - 1) <= 1e-12, control=True)
@@ -178,10 +228,18 @@ def test_d4_hermite_constants(record, components):
         c = H.activation_constants(user)
         coefs = H.hermite_coefficients(user, 200)
         gap = abs(float((coefs**2).sum()) - c.second_moment)
-        record.check("user activation: beta_sigma", c.beta_sigma, expected="in [1, 2]", tolerance="1e-9",
-                     passed=1 - 1e-9 <= c.beta_sigma <= 2 + 1e-9)
-        record.check("user activation: Parseval gap (K = 200)", gap, expected="<= 1e-3 E sigma^2",
-                     tolerance="series tail", passed=gap <= 1e-3 * c.second_moment)
+        um = exp.monte_carlo_beta((user,), samples=cfg["samples"], seed=seed + 1)
+        record.frame("monte_carlo_beta_user", um)
+        r = um.iloc[0]
+        zu, z1 = abs(r.beta_sigma_mc - r.beta_sigma) / r.sd, _mc_z(1)
+        record.check("user activation: |beta_MC - beta_quadrature| / sd", float(zu), expected=f"<= z = {z1:.2f}",
+                     tolerance="delta-method sd of the Monte-Carlo estimate; false-failure 1e-3",
+                     passed=bool(zu <= z1), note=f"MC {r.beta_sigma_mc:.5f}, quadrature {r.beta_sigma:.5f}, "
+                                                 f"sd {r.sd:.5f}")
+        record.check("user activation: beta_sigma (info)", c.beta_sigma, expected="recorded",
+                     tolerance="in [1, 2] for every activation (Cauchy-Schwarz): not a check", passed=True)
+        record.check("user activation: Parseval gap (K = 200) (info)", gap, expected="recorded",
+                     tolerance=f"series tail; {gap / c.second_moment:.2e} of E sigma^2", passed=True)
     record.verify()
 
 
@@ -269,12 +327,23 @@ def test_d7_mean_field_gram_bound(record, profile, seed):
     record.verify()
 
 
-@pytest.mark.claim("D16", components=("activation",))
+@pytest.mark.claim("D16", components=("activation",),
+                   mutants={"linear_activation": "positively homogeneous (degree 1): judged on the ReLU arm, its "
+                            "beta_sigma = 1 is gain-invariant as the claim says; the nonlinearity is no mechanism of "
+                            "the gain statement",
+                            "tanh_activation": "sound: the tanh arm itself"})
 def test_d16_gain_dependence(record, components):
     """§3 gain table (code-only, probably not in the paper): beta_sigma of sigma(g x) is constant in g for ReLU
     (positively homogeneous, 1e-6), strictly increasing for tanh with 1.0158 / 1.0695 / 1.1623 at g = 0.5 / 1 / 2
     (+-1e-4: table rounding), and sigmoid(2x) has tanh's beta (sigmoid(2x) = (1 + tanh x)/2; 1e-6).
-    Negative control: the ReLU arm (no gain dependence) against tanh's spread."""
+    Negative control: the ReLU arm (no gain dependence) against tanh's spread.
+    With ``--activation`` the user's activation joins the arm its class belongs to
+    (:func:`rcbench.theory.hermite.homogeneity_degree`): if ``sigma - sigma(0)`` is positively homogeneous the
+    ReLU arm's statement (beta_sigma constant in g to 1e-6, an identity of homogeneous functions), otherwise the
+    claim's contrast "the gain changes beta_sigma" (spread over g in {0.5, 1, 2, 3} > 1e-6, i.e. 1e4 x the
+    quadrature error ~1e-10): an activation whose beta_sigma does not move with the gain although it is not
+    homogeneous breaks it. Whether it increases with g, as tanh's does, is recorded (the paper states it for tanh
+    only; ``x + tanh x`` rises and then falls back to 1, for example)."""
     user = components.activation(None)
     df = record.frame("gain_table", exp.gain_table())
     t = df.set_index(["activation", "gain"]).beta_sigma
@@ -292,9 +361,19 @@ def test_d16_gain_dependence(record, components):
     record.check("sigmoid(2x) - tanh beta_sigma", s2 - tanh[1], expected=0, tolerance="1e-6",
                  passed=abs(s2 - tanh[1]) <= 1e-6)
     if user is not None:
-        b = [H.beta_sigma(user, gain=g) for g in (0.5, 1.0, 2.0)]
-        record.check("user activation beta_sigma at g = 0.5, 1, 2", b, expected="in [1, 2]", tolerance="1e-9",
-                     passed=all(1 - 1e-9 <= v <= 2 + 1e-9 for v in b))
+        gains = (0.5, 1.0, 2.0, 3.0)
+        b = np.array([H.beta_sigma(user, gain=g) for g in gains])
+        p = H.homogeneity_degree(user)
+        uspread = float(b.max() - b.min())
+        if p is not None:
+            record.check(f"user activation (positively homogeneous, degree {p:g}): beta_sigma spread over g",
+                         uspread, expected="<= 1e-6", tolerance="homogeneity (ReLU arm)", passed=uspread <= 1e-6,
+                         note=f"beta_sigma at g = {gains}: {np.round(b, 5).tolist()}")
+        else:
+            record.check("user activation (not homogeneous): beta_sigma spread over g", uspread,
+                         expected="> 1e-6 (the gain changes beta_sigma)", tolerance="1e4 x quadrature error",
+                         passed=uspread > 1e-6, note=f"beta_sigma at g = {gains}: {np.round(b, 5).tolist()}; "
+                                                     f"increasing in g: {bool(np.all(np.diff(b) > 0))}")
     record.verify()
 
 

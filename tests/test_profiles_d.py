@@ -10,6 +10,7 @@ _RUNS = {
     "D1": (exp.isometry_basics, dict(trials=20)),
     "D2": (exp.scaling_identity, dict(trials=20)),
     "D3": (exp.column_scaling, dict(trials=20)),
+    "D4": (exp.monte_carlo_beta, dict(samples=1000)),
     "D6": (exp.contraction_grid, dict(points=101)),
     "D7": (exp.mean_field_gram, dict(seeds=2, depth=3)),
     "D8": (exp.ln_steps, dict(seeds=1, depth=2, d=64)),
@@ -49,7 +50,7 @@ def test_config_errors():
     with pytest.raises(ValueError):
         exp.config("D9", "huge")
     with pytest.raises(KeyError):
-        exp.config("D4", "quick")
+        exp.config("D5", "quick")
 
 
 def test_bad_inputs_fail_before_work():

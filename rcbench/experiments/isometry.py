@@ -73,6 +73,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D1": dict(trials=200, max_n=20),
         "D2": dict(trials=2000, max_n=20, max_d=200),
         "D3": dict(trials=300, max_d=20),
+        # D4's Monte-Carlo variant: the authors' compute_beta sample size
+        "D4": dict(activations=("relu", "tanh", "sigmoid"), samples=2_000_000),
         "D6": dict(points=4001),
         "D7": dict(n=10, d=1000, depth=30, degeneracy=10.0, seeds=3),
         "D8": dict(activations=("relu", "tanh"), d=512, n=10, depth=20, seeds=3, degeneracy=10.0),
@@ -99,6 +101,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D1": dict(trials=2000, max_n=40),
         "D2": dict(trials=20000, max_n=20, max_d=200),
         "D3": dict(trials=2000, max_d=40),
+        "D4": dict(activations=("relu", "tanh", "sigmoid"), samples=2_000_000),
         "D6": dict(points=40001),
         "D7": dict(n=32, d=5000, depth=30, degeneracy=10.0, seeds=10),
         "D8": dict(activations=_MAIN5, d=1000, n=10, depth=30, seeds=10, degeneracy=10.0),
@@ -309,24 +312,32 @@ def scaling_identity(*, trials: int = 2000, max_n: int = 20, max_d: int = 200, s
 
 
 @storable
-def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0) -> pd.DataFrame:
-    """D3 (T1, BN analogue): scale the feature columns of ``H`` (``n > d``) to unit norm (paper BN, ``"bn"``) and
+def column_scaling(*, trials: int = 300, max_d: int = 20, seed: int = 0, norm="bn") -> pd.DataFrame:
+    """D3 (T1, BN analogue): normalise ``H`` (``n > d``) with ``norm`` (default the paper's BN, ``"bn"``: every
+    feature column to unit norm; a name or a user factory ``f(num_features) -> module`` on ``(n, d)`` batches) and
     compare the isometry of the feature Gram ``C = H^T H`` (measured as the sample Gram of ``H^T``). Trials of
-    equal ``d`` are batched with ``n = 2d + 1``... ``4d + 1`` drawn per batch."""
+    equal ``d`` are batched with ``n = d + 1 ... 4d + 1`` drawn per batch. Columns: ``iso``, ``iso_bn`` (after
+    ``norm``), ``gain`` = AM/GM of the squared column norms of ``H`` (the exact factor of column scaling),
+    ``iso_bn_again`` (``norm`` applied twice), ``cond`` / ``cond_bn`` (condition numbers of ``C`` before and after:
+    the round-off scale of ``I``)."""
     trials, max_d = positive_int(trials, "trials"), positive_int(max_d, "max_d")
     g = generator(seed)
-    bn = get_norm("bn", 1)
     frames = []
     for d, k in _groups(trials, max_d, g):
         n = int(torch.randint(d + 1, 4 * d + 2, (1,), generator=g))
         f64 = dict(generator=g, dtype=torch.float64)
         X = torch.randn(k, n, d, **f64) * torch.exp(torch.randn(k, 1, d, **f64))
-        Xb = bn(X)
+        bn = get_norm(norm, d, k)
+        with torch.no_grad():
+            Xb = bn(X).to(torch.float64)
+            Xbb = bn(Xb).to(torch.float64)
         c = torch.linalg.vector_norm(X, dim=-2)
         T = lambda Y: Y.transpose(-1, -2)  # noqa: E731
+        lam, lam_b = M.spectrum(T(X)), M.spectrum(T(Xb))
         frames.append(pd.DataFrame({
             "n": n, "d": d, "iso": M.isometry(T(X)).numpy(), "iso_bn": M.isometry(T(Xb)).numpy(),
-            "gain": scaling_isometry_gain(c**2).numpy(), "iso_bn_again": M.isometry(T(bn(Xb))).numpy(),
+            "gain": scaling_isometry_gain(c**2).numpy(), "iso_bn_again": M.isometry(T(Xbb)).numpy(),
+            "cond": (lam[..., -1] / lam[..., 0]).numpy(), "cond_bn": (lam_b[..., -1] / lam_b[..., 0]).numpy(),
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -359,7 +370,9 @@ def activation_table(activations: Sequence = ("identity", "relu", "leaky_relu", 
 def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, samples: int = 2_000_000,
                      seed: int = 0) -> pd.DataFrame:
     """D4, Monte-Carlo variant (the authors' ``compute_beta``): ``beta_sigma`` from sample means of ``sigma(X)``,
-    ``X sigma(X)``, ``sigma(X)^2`` over ``samples`` draws."""
+    ``X sigma(X)``, ``sigma(X)^2`` over ``samples`` draws (one draw of ``X`` from ``seed``, shared by the
+    activations), with ``sd``, the estimator's standard deviation by the delta method
+    (:func:`rcbench.theory.hermite.monte_carlo_beta_sd`)."""
     from rcbench.networks import get_activation
 
     samples = positive_int(samples, "samples")
@@ -369,7 +382,7 @@ def monte_carlo_beta(activations: Sequence = ("relu", "tanh", "sigmoid"), *, sam
         s = get_activation(_check_activation(act))(x)
         c0, c1, m2 = s.mean().item(), (x * s).mean().item(), (s * s).mean().item()
         rows.append({"activation": _act_label(act), "beta_sigma_mc": 2 - c1**2 / (m2 - c0**2),
-                     "beta_sigma": H.beta_sigma(act)})
+                     "beta_sigma": H.beta_sigma(act), "sd": H.monte_carlo_beta_sd(act, samples), "samples": samples})
     return pd.DataFrame(rows)
 
 

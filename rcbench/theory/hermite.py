@@ -43,6 +43,8 @@ __all__ = [
     "beta0",
     "beta_sigma",
     "contraction_rate",
+    "monte_carlo_beta_sd",
+    "homogeneity_degree",
     "DualKernel",
     "dual_kernel",
     "dual_kernel_quadrature",
@@ -220,6 +222,62 @@ def beta_sigma(act, *, gain: float = 1.0, kinks: Sequence[float] = ()) -> float:
 def contraction_rate(act, *, gain: float = 1.0, kinks: Sequence[float] = ()) -> float:
     """``alpha = 1 / beta_sigma``: Theorem A2's worst-case per-layer factor on the potential ``Psi``."""
     return activation_constants(act, gain=gain, kinks=kinks).alpha
+
+
+def monte_carlo_beta_sd(act, samples: int, *, gain: float = 1.0, kinks: Sequence[float] = ()) -> float:
+    """Standard deviation of the Monte-Carlo estimate of ``beta_sigma`` from ``samples`` i.i.d. ``X ~ N(0, 1)``
+    (the authors' ``compute_beta``: ``2 - m_1^2 / (m_2 - m_0^2)`` with sample means ``m_0, m_1, m_2`` of
+    ``sigma(X)``, ``X sigma(X)``, ``sigma(X)^2``), by the delta method with the population moments from quadrature.
+
+    With ``v = E sigma^2 - c_0^2`` the gradient of ``g(c_0, c_1, m_2) = 2 - c_1^2 / (m_2 - c_0^2)`` is
+    ``(-2 c_0 c_1^2 / v^2, -2 c_1 / v, c_1^2 / v^2)``, and ``Var = grad^T Sigma grad / samples`` with ``Sigma`` the
+    covariance of ``(sigma, X sigma, sigma^2)`` (moments up to ``E sigma^4``, ``E X^2 sigma^2``). The estimator's
+    bias is ``O(1 / samples)``, negligible next to this ``O(samples^{-1/2})`` spread. Sigmoid, ``2e6`` samples:
+    0.0038; ReLU 0.0010; tanh 0.0011.
+    """
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    x, w = _gaussian_grid("legendre", kinks)
+    s = as_numpy_activation(act, gain)(x)
+    Y = np.stack([s, x * s, s * s])
+    mu = Y @ w
+    cov = (Y * w) @ Y.T - np.outer(mu, mu)
+    c0, c1, m2 = mu
+    v = m2 - c0**2
+    if v <= 1e-14 * max(m2, 1e-300):
+        raise ValueError(f"activation {act!r} is constant on N(0,1): beta_0 is undefined")
+    grad = np.array([-2 * c0 * c1**2 / v**2, -2 * c1 / v, c1**2 / v**2])
+    return float(math.sqrt(max(grad @ cov @ grad, 0.0) / samples))
+
+
+def homogeneity_degree(act, *, tol: float = 1e-9) -> float | None:
+    """The degree ``p`` if ``s(x) = sigma(x) - sigma(0)`` is positively homogeneous, ``s(g x) = g^p s(x)`` for
+    ``g > 0`` (checked at ``g = 2`` and ``g = 3`` on the quadrature nodes ``|x| <= 6``, relative ``tol``), else
+    ``None``. Then ``beta_sigma(sigma(g x))`` does not depend on ``g``: the additive constant drops out of ``beta``
+    and ``s(g x) = g^p s(x)`` scales ``c_1`` and ``sqrt(Var sigma)`` alike (ReLU, leaky ReLU: ``p = 1``)."""
+    x, _ = _legendre_grid(())
+    x = x[np.abs(x) <= 6]
+    f = as_numpy_activation(act)
+    s0 = float(f(np.zeros(1))[0])
+    s = f(x) - s0
+    big = np.abs(s) > 1e-6 * max(float(np.abs(s).max()), 1e-300)
+    if not big.any():
+        return None
+    degrees = []
+    for g in (2.0, 3.0):
+        sg = f(g * x) - s0
+        if np.any(np.abs(sg[~big]) > 1e-6 * float(np.abs(s).max()) * g**4):
+            return None
+        ratio = sg[big] / s[big]
+        if np.any(ratio <= 0):
+            return None
+        p = np.log(ratio) / math.log(g)
+        if float(p.max() - p.min()) > tol * max(1.0, float(np.abs(p).max())) * 1e3:
+            return None
+        degrees.append(float(np.median(p)))
+    if abs(degrees[0] - degrees[1]) > 1e-6:
+        return None
+    return degrees[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
