@@ -15,6 +15,9 @@ Outputs in ``--results-dir`` (default ``results/audit``): ``seed-<k>/`` (each ru
 ``pytest.log``), ``audit_runs.csv`` (one row per seed x test: outcome, failed checks), ``audit.csv`` and
 ``audit.json`` (one row per claim). A rerun reuses the seed directories that already hold a finished run with the
 same options (``--fresh`` to recompute).
+
+``rcbench audit --mutants`` (:mod:`rcbench.audit_mutants`) and ``rcbench audit --scales``
+(:mod:`rcbench.audit_scales`) reuse this machinery: one pytest subprocess per mutant / per configuration.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = ["audit", "summarize_runs", "register", "main", "FAILURE_OUTCOMES", "G
 FAILURE_OUTCOMES = ("failed", "error", "xpassed")
 #: at most one failure in twenty runs
 GOAL_RATE = 1 / 20
+#: columns of the per-run table (one row per seed x claim test)
+RUN_COLUMNS = ["seed", "claim", "paper", "nodeid", "outcome", "failed_checks", "reason"]
 
 
 def _claims_dir() -> Path:
@@ -67,6 +72,19 @@ def _targets(papers: list[str], claims: list[str]) -> list[str]:
         return [str(_claims_dir())]
     files = sorted(str(f) for L in letters for f in _claims_dir().glob(f"test_{L.lower()}_*.py"))
     return files or [str(_claims_dir())]
+
+
+def _check_selection(papers: list[str], claims: list[str], *, profile: str, jobs: int) -> None:
+    """Clear errors, before any run, for bad ``--jobs``, ``--profile``, ``--paper`` or ``--claim`` values."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    if profile not in ("quick", "paper"):
+        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
+    bad = [p for p in papers if p not in "ABCD" or len(p) != 1] + [c for c in claims if c not in CLAIMS]
+    if bad:
+        raise ValueError(f"unknown paper(s)/claim(s) {bad}; papers are A, B, C, D; claims as in `rcbench list`")
+    for c in claims:
+        get_claim(c)
 
 
 def _pytest_command(seed: int, out: Path, *, profile: str, device: str, papers, claims, pytest_args) -> list[str]:
@@ -190,16 +208,8 @@ def audit(
     multi-threaded kernels are many times slower than single-threaded ones; ``None`` inherits the environment)."""
     if isinstance(reseeds, bool) or not isinstance(reseeds, int) or reseeds < 1:
         raise ValueError(f"reseeds must be a positive integer, got {reseeds!r}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
     papers, claims = _split(papers), _split(claims)
-    bad = [p for p in papers if p not in "ABCD" or len(p) != 1] + [c for c in claims if c not in CLAIMS]
-    if bad:
-        raise ValueError(f"unknown paper(s)/claim(s) {bad}; papers are A, B, C, D; claims as in `rcbench list`")
-    for c in claims:
-        get_claim(c)
+    _check_selection(papers, claims, profile=profile, jobs=jobs)
     out = Path(results_dir) if results_dir is not None else Path("results") / "audit"
     seeds = list(range(first_seed, first_seed + reseeds))
     options = {"profile": profile, "device": device, "papers": papers, "claims": claims,
@@ -218,7 +228,7 @@ def audit(
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         infos = list(pool.map(one, seeds))
     rows = [r for info in infos for r in _rows_of_run(info["seed"], out / f"seed-{info['seed']}", info)]
-    runs = pd.DataFrame(rows, columns=["seed", "claim", "paper", "nodeid", "outcome", "failed_checks", "reason"])
+    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     table = summarize_runs(runs, confidence=confidence)
     write_frame(out / "audit_runs.csv", runs)
     write_frame(out / "audit.csv", table)
@@ -240,9 +250,19 @@ def format_table(table: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``audit`` subcommand to an ``argparse`` subparsers object (``rcbench audit ...``)."""
-    p = subparsers.add_parser("audit", help="rerun the claims under alternate master seeds; report failure rates",
-                              description=__doc__.split("\n\n")[0])  # fmt: skip
-    p.add_argument("--reseeds", type=int, default=20, help="number of alternate master seeds (default 20)")
+    p = subparsers.add_parser("audit", help="rerun the claims under alternate master seeds (failure rates), under "
+                                            "mechanism-removing mutants (--mutants) or at other configurations "
+                                            "(--scales)", description=__doc__.split("\n\n")[0])  # fmt: skip
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--reseeds", type=int, default=20, help="number of alternate master seeds (default 20)")
+    what.add_argument("--mutants", action="store_true",
+                      help="mutation audit: every claim declaring a component, run with each mutant of that kind "
+                           "(rcbench.mutants); claims x mutants table, mutation score, survivors")  # fmt: skip
+    what.add_argument("--scales", action="store_true",
+                      help="scale audit: every claim at each configuration of its claims module's SCALES, "
+                           "through --set; verdict per configuration")  # fmt: skip
+    p.add_argument("--mutant", help="with --mutants: comma-separated mutant names (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="with --mutants/--scales: the master seed (default 0)")
     p.add_argument("--first-seed", type=int, default=1, help="first alternate master seed (default 1)")
     p.add_argument("--paper", help="comma-separated paper letters, e.g. A,C")
     p.add_argument("--claim", help="comma-separated claim ids")
@@ -258,6 +278,17 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_audit(args) -> int:
+    if getattr(args, "mutants", False):
+        from rcbench.audit_mutants import cmd_mutants
+
+        return cmd_mutants(args)
+    if getattr(args, "scales", False):
+        from rcbench.audit_scales import cmd_scales
+
+        return cmd_scales(args)
+    if getattr(args, "mutant", None):
+        print("rcbench audit: --mutant needs --mutants", file=sys.stderr)
+        return 2
     try:
         table = audit(args.reseeds, args.paper, args.claim, first_seed=args.first_seed, profile=args.profile,
                       device=args.device, results_dir=args.results_dir, jobs=args.jobs,
