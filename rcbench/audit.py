@@ -13,7 +13,8 @@ or a sample size that is wrong.
 
 Outputs in ``--results-dir`` (default ``results/audit``): ``seed-<k>/`` (each run's ``run.json``, ``checks.csv``,
 ``pytest.log``), ``audit_runs.csv`` (one row per seed x test: outcome, failed checks), ``audit.csv`` and
-``audit.json`` (one row per claim). A rerun reuses the seed directories that already hold a finished run with the
+``audit.json`` (one row per claim), ``audit_constant_checks.csv`` (the hidden-seed flag: every stochastic check
+whose measured value is identical under all the master seeds, see :func:`constant_checks`). A rerun reuses the seed directories that already hold a finished run with the
 same options (``--fresh`` to recompute).
 
 ``rcbench audit --mutants`` (:mod:`rcbench.audit_mutants`) and ``rcbench audit --scales``
@@ -230,11 +231,79 @@ def audit(
     rows = [r for info in infos for r in _rows_of_run(info["seed"], out / f"seed-{info['seed']}", info)]
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     table = summarize_runs(runs, confidence=confidence)
+    constant = constant_checks({info["seed"]: out / f"seed-{info['seed']}" for info in infos})
+    table.attrs["constant_checks"] = constant
     write_frame(out / "audit_runs.csv", runs)
     write_frame(out / "audit.csv", table)
+    write_frame(out / "audit_constant_checks.csv", constant)
     write_json(out / "audit.json", {"seeds": seeds, "options": options, "confidence": confidence,
-                                    "runs": infos, "claims": table.to_dict(orient="records")})  # fmt: skip
+                                    "runs": infos, "claims": table.to_dict(orient="records"),
+                                    "constant_checks": constant.to_dict(orient="records")})  # fmt: skip
     return table
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# hidden seeds: stochastic checks whose measured value does not change with the master seed
+# ---------------------------------------------------------------------------------------------------------------
+CONSTANT_COLUMNS = ["claim", "nodeid", "statistic", "measured", "seeds", "control"]
+
+
+def exact_claim(claim_id: str) -> bool:
+    """Whether a claim's catalogue kind is exact only (``exact``, ``exact (numerical quadrature)``, ...; not
+    ``exact (quadrature); Monte-Carlo variant statistical`` nor ``exact (CPU profile); training``): all its checks
+    are deterministic identities or closed forms and exempt from the hidden-seed flag."""
+    kind = CLAIMS[claim_id].kind.lower() if claim_id in CLAIMS else ""
+    return kind.startswith("exact") and not any(w in kind for w in ("statistical", "training", "monte"))
+
+
+def _discrete(value) -> bool:
+    """A value that can be the same over seeds without a hidden seed: a bool, int, string, ``None``, a non-finite
+    or integer-valued float (a saturated count, rank, fraction 0 or 1, an infinite gap), or a list of those."""
+    if isinstance(value, (list, tuple)):
+        return all(_discrete(v) for v in value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value) or value.is_integer()
+    return True
+
+
+def constant_checks(seed_dirs: dict[int, Path]) -> pd.DataFrame:
+    """The stochastic checks whose measured value is identical in every seed's run (``seed -> results dir``; at
+    least two seeds with a run): the signature of a random draw that does not derive from the master seed.
+
+    Exempt, as deterministic by construction: checks recorded with ``record.check(..., deterministic=True)`` (a
+    closed form, a quadrature, a deterministic recursion), every check of a claim whose catalogue kind is exact only
+    (:func:`exact_claim`: identities at round-off), and discrete measured values (:func:`_discrete`), which can
+    legitimately saturate. A check is matched over seeds by its test node id and statistic name."""
+    values: dict[tuple[str, str], dict] = {}
+    ran = 0
+    for seed, d in sorted(seed_dirs.items()):
+        if not (Path(d) / RUN_FILE).is_file():
+            continue
+        try:  # run.json keeps the measured values as JSON numbers at full precision
+            run = json.loads((Path(d) / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        ran += 1
+        for test in run.get("tests", []):
+            for c in test.get("checks", []):
+                key = (test["nodeid"], c["statistic"])
+                entry = values.setdefault(key, {"claim": test["claim"], "measured": [], "seeds": [],
+                                                "deterministic": False, "control": bool(c.get("control"))})
+                entry["measured"].append(c.get("measured"))
+                entry["seeds"].append(seed)
+                entry["deterministic"] |= bool(c.get("deterministic", False))
+    rows = []
+    for (nodeid, statistic), e in values.items():
+        if ran < 2 or len(e["seeds"]) != ran or e["deterministic"] or exact_claim(e["claim"]):
+            continue
+        first = e["measured"][0]
+        if _discrete(first) or any(m != first for m in e["measured"][1:]):
+            continue
+        rows.append({"claim": e["claim"], "nodeid": nodeid, "statistic": statistic, "measured": first,
+                     "seeds": ",".join(map(str, e["seeds"])), "control": e["control"]})  # fmt: skip
+    return pd.DataFrame(rows, columns=CONSTANT_COLUMNS)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -302,7 +371,14 @@ def cmd_audit(args) -> int:
     above = table.loc[~table["meets_goal"].astype(bool), "claim"].tolist()
     out = Path(args.results_dir) if args.results_dir else Path("results") / "audit"
     print(f"\n{len(table)} claims; above the goal (> 1 failure in 20): {above or 'none'}  |  {out / 'audit.csv'}")
-    return 0 if not above else 1
+    constant = table.attrs.get("constant_checks")
+    if constant is not None and len(constant):
+        print(f"\nHidden seeds? {len(constant)} stochastic check(s) measured the same value under every master seed "
+              f"(record them with deterministic=True if they are closed forms; else derive their draws from the "
+              f"seed)  |  {out / 'audit_constant_checks.csv'}")  # fmt: skip
+        for r in constant.itertuples():
+            print(f"  {r.claim}  {r.statistic}  = {r.measured!r}")
+    return 0 if not above and (constant is None or not len(constant)) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

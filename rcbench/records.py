@@ -51,6 +51,9 @@ class Check:
     passed: bool
     control: bool = False
     note: str = ""
+    #: the measured value does not depend on the master seed by construction (closed form, quadrature,
+    #: deterministic recursion): exempt from the reseed audit's hidden-seed flag (:mod:`rcbench.audit`)
+    deterministic: bool = False
 
 
 @dataclass
@@ -77,17 +80,22 @@ class ClaimRecorder:
         tolerance: str = "",
         control: bool = False,
         note: str = "",
+        deterministic: bool = False,
     ) -> bool:
         """Record one check and return ``passed``.
 
         ``statistic`` names what was measured; ``expected`` is the paper's number or the bound (a number or a short
         string such as ``"<= 1.10"``); ``tolerance`` states the tolerance *and its derivation* in a few words;
         ``control=True`` marks a negative control (``passed`` then means the control behaved as the removed
-        mechanism predicts, for example the unnormalised net collapsed).
+        mechanism predicts, for example the unnormalised net collapsed). ``deterministic=True`` declares that
+        ``measured`` does not depend on the master seed by construction (a closed form, a quadrature, a
+        deterministic recursion); every other check is taken to be stochastic, and ``rcbench audit --reseeds``
+        flags it when its measured value is identical over all master seeds (a draw that ignores the seed).
         """
         measured = _plain(measured)
         self.checks.append(
-            Check(self.claim, statistic, measured, _plain(expected), tolerance, bool(passed), control, note)
+            Check(self.claim, statistic, measured, _plain(expected), tolerance, bool(passed), control, note,
+                  bool(deterministic))
         )
         return bool(passed)
 

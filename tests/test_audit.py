@@ -68,3 +68,48 @@ def test_session_error_counts_as_failure_and_bad_arguments_fail_early(tmp_path):
         A.audit(1, claims="Z9")
     with pytest.raises(ValueError, match=r"\['E'\]"):
         A.audit(1, papers="E")
+
+
+def _seed_run(path, checks_by_test):
+    from rcbench.results import write_json
+
+    tests = [{"nodeid": nodeid, "claim": claim, "outcome": "passed", "checks": checks}
+             for (nodeid, claim), checks in checks_by_test.items()]  # fmt: skip
+    write_json(path / "run.json", {"tests": tests})
+
+
+def _chk(statistic, measured, **kw):
+    return {"statistic": statistic, "measured": measured, "passed": True, "control": False, **kw}
+
+
+def test_hidden_seed_flag(tmp_path):
+    """A stochastic check with the same non-integer value under every master seed is flagged; deterministic ones
+    (record.check(deterministic=True), claims whose catalogue kind is exact, discrete values) are not."""
+    for seed in (1, 2, 3):
+        _seed_run(tmp_path / f"seed-{seed}", {
+            ("t_d4", "D4"): [_chk("sigmoid beta MC", 1.2345678),  # identical: a hidden fixed seed
+                             _chk("relu beta quadrature", 1.5, deterministic=True),
+                             _chk("quadrature vs closed form", 1.2e-15, deterministic=True)],
+            ("t_c7", "C7"): [_chk("slope", 0.01 * seed),  # varies with the seed
+                             _chk("rank", 32),  # discrete: a saturated rank
+                             _chk("fraction", 1.0), _chk("gap", float("inf")),
+                             _chk("curve", [0.5, 0.25]),  # identical non-integer list: flagged
+                             _chk("only in seed 1", 0.3) if seed == 1 else _chk("slope2", 0.1 * seed)],
+            ("t_b1", "B1"): [_chk("max identity error", 2.2e-16)],  # B1's kind is exact
+        })  # fmt: skip
+    assert A.exact_claim("B1") and not A.exact_claim("D4") and not A.exact_claim("D8") and not A.exact_claim("C7")
+    flagged = A.constant_checks({s: tmp_path / f"seed-{s}" for s in (1, 2, 3)})
+    assert flagged[["claim", "statistic", "seeds"]].values.tolist() == [
+        ["D4", "sigmoid beta MC", "1,2,3"], ["C7", "curve", "1,2,3"]]
+    # one seed alone is no evidence; a seed without a run is not counted
+    assert A.constant_checks({1: tmp_path / "seed-1"}).empty
+    assert len(A.constant_checks({1: tmp_path / "seed-1", 2: tmp_path / "seed-2", 9: tmp_path / "none"})) == 2
+
+
+def test_record_check_deterministic_flag():
+    from rcbench.records import ClaimRecorder
+
+    rec = ClaimRecorder("D4", "t")
+    rec.check("quadrature", 1.5, passed=True, deterministic=True)
+    rec.check("monte carlo", 1.49, passed=True)
+    assert [r["deterministic"] for r in rec.rows()] == [True, False]
