@@ -100,7 +100,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "B7": {"n": 4, "width": 32, "depth": 10, "runs": 3},
         "B8": {"ns": (4, 8), "widths": (16, 64, 256), "kinds": ("collinear", "random", "orthogonal"), "draws": 2000},
         "B12": {"n": 4, "widths": (32, 512), "depth": 50, "runs": 20, "input": "authors", "sampler": "gram",
-                "literal_widths": (32,), "literal_runs": 20, "control_runs": 5},
+                "literal_widths": (32,), "literal_runs": 20, "control_runs": 5, "plateau_from": 25},
         "B13": {"n": 4, "widths": (16, 32, 64, 128, 256, 512), "depth": 500, "runs": 20, "input": "authors",
                 "random_depth": 150, "random_runs": 20, "burn_in": 50},
         "B14": {"ns": (4, 8), "widths": (16, 32, 64, 128, 256, 512), "depth": 100, "runs": 10, "burn_in": 30},
@@ -124,7 +124,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         # literal W at d = 2048/8192 would draw 5000 CPU weight matrices of up to 8192^2 entries: the exact sampler
         # covers those widths, the literal check runs at d = 32 and 512 with 100 runs
         "B12": {"n": 4, "widths": (32, 512, 2048, 8192), "depth": 50, "runs": 100, "input": "authors",
-                "sampler": "gram", "literal_widths": (32, 512), "literal_runs": 100, "control_runs": 20},
+                "sampler": "gram", "literal_widths": (32, 512), "literal_runs": 100, "control_runs": 20,
+                "plateau_from": 25},
         "B13": {"n": 4, "widths": (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192), "depth": 500, "runs": 20,
                 "input": "authors", "random_depth": 550, "random_runs": 20, "burn_in": 50},
         "B14": {"ns": (2, 4, 8), "widths": (64, 128, 256, 512, 1024, 2048, 4096), "depth": 300, "runs": 20,
