@@ -525,6 +525,7 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
     Negative control: identity activation: rate ~ 1 (no contraction; > 0.97 required)."""
     cfg = _cfg("D10", profile)
     df = record.frame("trace", exp.ln_trace(device=device, seed=seed, **cfg))
+    tol0 = _d10_finite_tol(cfg["d"], cfg["seeds"])  # 0.03 at d = 1000 (note), scaled with d and seeds
     rates, mf = {}, {}
     for act in cfg["activations"]:
         g = df[df.activation == act]
@@ -536,17 +537,19 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
                          tolerance=f"alpha = {alpha:.4f}; see test_d10_exp_finite_width_rate_matches_mean_field",
                          passed=True)
         else:
-            record.check(f"{act}: fitted rate (finite d) <= alpha + 0.03", rates[act],
-                         expected=f"<= {alpha + 0.03:.4f}", tolerance=f"alpha = {alpha:.4f}; +0.03 fit noise (note)",
-                         passed=rates[act] <= alpha + 0.03)
+            record.check(f"{act}: fitted rate (finite d) <= alpha + tol", rates[act],
+                         expected=f"<= {alpha + tol0:.4f}",
+                         tolerance=f"alpha = {alpha:.4f}; tol = 0.03 sqrt(1000/d) sqrt(max(1, 4/seeds)) = {tol0:.4f}",
+                         passed=rates[act] <= alpha + tol0)
         record.check(f"{act}: MF rate <= alpha", mf[act], expected=f"<= {alpha:.4f}", tolerance="1e-3 (fit)",
                      passed=mf[act] <= alpha + 1e-3)
         if act != "exp":
-            # relu: finite-width bias +0.017 on average (9 calibration runs: 0.003-0.028), 1% one-sided prediction
-            # bound mean + t_{0.99,8} s sqrt(1 + 1/9) = 0.017 + 2.9 * 0.009 * 1.05 ~ 0.045 -> 0.05; the others keep
-            # the note's 0.03 (calibrated |diff| <= 0.015).
-            tol = 0.05 if act == "relu" else 0.03
-            record.check(f"{act}: |finite - MF rate|", abs(rates[act] - mf[act]), expected=f"<= {tol}",
+            # relu: finite-width bias +0.017 on average (9 calibration runs at d = 1000, 8 seeds: 0.003-0.028), 1%
+            # one-sided prediction bound mean + t_{0.99,8} s sqrt(1 + 1/9) = 0.017 + 2.9 * 0.009 * 1.05 ~ 0.045 ->
+            # 0.05 = 5/3 of the note's 0.03; the others keep the note's 0.03 (calibrated |diff| <= 0.015); both
+            # scaled with d and seeds as _d10_finite_tol
+            tol = tol0 * (5 / 3 if act == "relu" else 1.0)
+            record.check(f"{act}: |finite - MF rate|", abs(rates[act] - mf[act]), expected=f"<= {tol:.4f}",
                          tolerance="note [C] max 0.016; relu from our seed spread", passed=abs(rates[act] - mf[act]) <= tol)
     order = [a for a in _ORDER if a in rates]
     fin_order = [a for a in order if a != "exp"]
@@ -571,16 +574,114 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
                    "width")
 def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, seed):
     """The note's finite-vs-MF rate agreement (+-0.03) for exp, kept as a strict xfail (see reason)."""
-    # 16 seeds: the calibrated difference 0.086 +- 0.03 (8 seeds) shrinks its spread so the strict xfail is stable
-    cfg = {**_cfg("D10", profile), "activations": ("exp",), "seeds": 16}
+    # twice the profile's seeds (16 at quick): the calibrated difference 0.086 +- 0.03 (8 seeds) shrinks its spread
+    # so the strict xfail is stable
+    base = _cfg("D10", profile)
+    cfg = {**base, "activations": ("exp",), "seeds": 2 * base["seeds"]}
+    tol = _d10_finite_tol(cfg["d"], cfg["seeds"])
     df = record.frame("trace_exp", exp.ln_trace(device=device, seed=seed, **cfg))
     r, _ = exp.fit_potential_rate(df, "gamma", start_layer=0)
     m, _ = exp.fit_potential_rate(df, "mf_gamma", start_layer=0)
-    record.check("exp: |finite - MF rate|", abs(r - m), expected="<= 0.03", tolerance="note [C]",
-                 passed=abs(r - m) <= 0.03)
+    record.check("exp: |finite - MF rate|", abs(r - m), expected=f"<= {tol:.4f}",
+                 tolerance="note [C] 0.03 at d = 1000, scaled (_d10_finite_tol)", passed=abs(r - m) <= tol)
     alpha = H.contraction_rate("exp")
-    record.check("exp: fitted rate (finite d) <= alpha + 0.03", r, expected=f"<= {alpha + 0.03:.4f}",
-                 tolerance=f"alpha = {alpha:.4f}; +0.03 fit noise (note)", passed=r <= alpha + 0.03)
+    record.check("exp: fitted rate (finite d) <= alpha + tol", r, expected=f"<= {alpha + tol:.4f}",
+                 tolerance=f"alpha = {alpha:.4f}; _d10_finite_tol", passed=r <= alpha + tol)
+    record.verify()
+
+
+def _d10_finite_tol(d: int, seeds: int) -> float:
+    """Tolerance of a finite-width fitted potential rate against its mean-field value / the bound: the note's 0.03
+    at d = 1000 with 4 seeds ([C] largest deviation 0.016), scaled like the finite-width fluctuation of the Gram
+    entries, 1/sqrt(d), and like the fit's seed noise, 1/sqrt(seeds) below 4 seeds: 0.03 sqrt(1000/d)
+    sqrt(max(1, 4/seeds)). At d = 2000 it gives 0.021, the note's paper-scale criterion (+-0.02 at d in
+    {2000, 5000})."""
+    return 0.03 * math.sqrt(1000 / d) * math.sqrt(max(1.0, 4 / seeds))
+
+
+def _d10_rates(df, acts):
+    """Per activation: (finite-width rate, MF rate) of the potential (nan if fewer than 3 layers have gamma > 1)."""
+    out = {}
+    for act in acts:
+        g = df[df.activation == act]
+        pair = []
+        for col in ("gamma", "mf_gamma"):
+            try:
+                pair.append(exp.fit_potential_rate(g, col, start_layer=0)[0])
+            except ValueError:
+                pair.append(math.nan)
+        out[act] = tuple(pair)
+    return out
+
+
+def _beta_order_violations(rates: dict, betas: dict) -> list[str]:
+    """Pairs (a, b) with beta_sigma(a) > beta_sigma(b) (by more than 1e-6: he2 and he3 tie at 2) whose rates are not
+    ordered rate(a) < rate(b)."""
+    bad = []
+    for a in rates:
+        for b in rates:
+            if betas[a] > betas[b] + 1e-6 and not rates[a] < rates[b]:
+                bad.append(f"{a} (beta {betas[a]:.4f}, rate {rates[a]:.4f}) vs {b} (beta {betas[b]:.4f}, "
+                           f"rate {rates[b]:.4f})")
+    return bad
+
+
+@pytest.mark.claim("D10")
+def test_d10_bound_for_every_named_activation(record, profile, device, seed):
+    """T3 beyond the paper's five examples: for every nonlinear activation rcbench can name
+    (:data:`rcbench.experiments.isometry.ALL_NAMED_NONLINEAR`: relu, leaky_relu, gelu, silu, elu, selu, tanh,
+    sigmoid, sin, exp, he2, he3; beta_sigma by quadrature), the potential's mean-field rate is <= 1/beta_sigma
+    (Theorem A2; 1e-3 for the fit) and the finite-width rate <= 1/beta_sigma + :func:`_d10_finite_tol` (exp
+    excepted: its finite-width rate is judged in the strict-xfail sibling of the main test). Whether the rates
+    follow the beta_sigma order over all of them is :func:`test_d10_rates_follow_beta_order_beyond_examples`.
+    The table (beta_sigma, alpha, finite and MF rates) is recorded as the frame ``rates_all``."""
+    import pandas as pd
+
+    cfg = _cfg("D10.all", profile)
+    df = exp.ln_trace(device=device, seed=seed, **cfg)
+    rates = _d10_rates(df, cfg["activations"])
+    tol = _d10_finite_tol(cfg["d"], cfg["seeds"])
+    table = pd.DataFrame([{"activation": a, "beta_sigma": H.beta_sigma(a), "alpha": H.contraction_rate(a),
+                           "rate_finite": r, "rate_mf": m} for a, (r, m) in rates.items()])
+    record.frame("rates_all", table.sort_values("beta_sigma", ascending=False))
+    mf_slack = float((table.rate_mf - table.alpha).max())
+    record.check("max over named activations of MF rate - 1/beta_sigma", mf_slack, expected="<= 1e-3",
+                 tolerance="Theorem A2 (exact in the mean field); 1e-3 for the least-squares fit",
+                 passed=bool(np.isfinite(table.rate_mf).all()) and mf_slack <= 1e-3,
+                 note="; ".join(f"{r.activation}: {r.rate_mf:.4f} <= {r.alpha:.4f}" for r in table.itertuples()))
+    fin = table[table.activation != "exp"]
+    fin_slack = float((fin.rate_finite - fin.alpha).max())
+    record.check("max over named activations (exp apart) of finite-width rate - 1/beta_sigma", fin_slack,
+                 expected=f"<= {tol:.4f}", tolerance="0.03 sqrt(1000/d) sqrt(max(1, 4/seeds)) (see _d10_finite_tol)",
+                 passed=bool(np.isfinite(fin.rate_finite).all()) and fin_slack <= tol,
+                 note="; ".join(f"{r.activation}: {r.rate_finite:.4f}" for r in fin.itertuples()))
+    record.verify()
+
+
+@pytest.mark.claim("D10")
+@pytest.mark.xfail(strict=True, reason="beyond the paper's five examples the rates do not follow the beta_sigma "
+                   "order: mean-field potential rates (d = 1000 input, degeneracy 10, master seeds 0, 1) gelu "
+                   "0.759 vs relu 0.732 and leaky_relu 0.737 although beta_sigma(gelu) = 1.2767 > 1.2665 > 1.2588, "
+                   "and silu 0.821-0.824 vs sin 0.773-0.775 although beta_sigma(silu) = 1.2015 > 1.1491; the "
+                   "finite-width rates invert the same pairs (gelu 0.771-0.780 vs relu 0.739-0.757, silu "
+                   "0.828-0.833 vs sin 0.775-0.782). 1/beta_sigma is Theorem A2's worst-case rate (it holds for "
+                   "every activation, see the bound test); the measured rate depends on the whole kernel, not only "
+                   "on kappa_hat'(0) = beta_0. The paper's five examples (exp, relu, sin, tanh, sigmoid) are "
+                   "ordered, and so are all other pairs")
+def test_d10_rates_follow_beta_order_beyond_examples(record, profile, device, seed):
+    """The ordering part of D10 over every activation rcbench can name: for every pair with beta_sigma(a) >
+    beta_sigma(b) (ties, he2 = he3 = 2, excepted), MF rate(a) < MF rate(b) (deterministic given the input; the
+    finite-width order is recorded). A finding: expected to fail (strict xfail, see reason)."""
+    cfg = _cfg("D10.all", profile)
+    df = exp.ln_trace(device=device, seed=seed, **cfg)
+    rates = _d10_rates(df, cfg["activations"])
+    betas = {a: H.beta_sigma(a) for a in rates}
+    bad_mf = _beta_order_violations({a: m for a, (_, m) in rates.items()}, betas)
+    bad_fin = _beta_order_violations({a: r for a, (r, _) in rates.items()}, betas)
+    record.check("finite-width rate order violations (info)", len(bad_fin), expected="recorded",
+                 tolerance="fit noise can swap close pairs", passed=True, note="; ".join(bad_fin) or "none")
+    record.check("pairs with beta_sigma(a) > beta_sigma(b) but MF rate(a) >= rate(b)", len(bad_mf), expected=0,
+                 tolerance="deterministic (mean field)", passed=not bad_mf, note="; ".join(bad_mf) or "none")
     record.verify()
 
 

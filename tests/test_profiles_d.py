@@ -18,6 +18,7 @@ _RUNS = {
                                                        batch_size=512, probe_batch=32, probe_batches=1)),
     "D9": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D10": (exp.ln_trace, dict(seeds=2, depth=2)),
+    "D10.all": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D11": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D12": (exp.ln_trace, dict(seeds=2, depth=2)),
     "D13": (exp.ln_trace, dict(seeds=2, depth=2)),
@@ -44,6 +45,13 @@ def test_paper_profile_starts(claim):
     df = fn(**cfg)
     assert len(df) > 0
     assert not df.select_dtypes("number").isna().all().any()
+
+
+def test_d10_all_covers_every_named_activation():
+    from rcbench.networks import ACTIVATIONS
+
+    aliases = {"linear", "identity", "swish"}  # identity (and its alias linear), swish = silu
+    assert set(exp.ALL_NAMED_NONLINEAR) == set(ACTIVATIONS) - aliases
 
 
 def test_config_errors():

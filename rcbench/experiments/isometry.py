@@ -67,6 +67,10 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------------
 _MAIN5 = ("relu", "tanh", "sigmoid", "sin", "exp")
 _D9_PAPER_ACTS = ("relu", "leaky_relu", "tanh", "sigmoid", "selu", "elu", "silu", "gelu", "sin", "exp")
+#: every nonlinear activation rcbench can name (rcbench.networks.ACTIVATIONS without the aliases linear = identity,
+#: swish = silu, and without the identity), for D10's ordering beyond the paper's five examples
+ALL_NAMED_NONLINEAR = ("relu", "leaky_relu", "gelu", "silu", "elu", "selu", "tanh", "sigmoid", "sin", "exp", "he2",
+                       "he3")
 
 PROFILES: dict[str, dict[str, dict]] = {
     "quick": {
@@ -83,6 +87,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                          probe_batches=4, epochs=5, lr=0.01, seeds=2, dataset="cifar10"),
         "D9": dict(activations=("relu", "tanh", "sigmoid"), d=1000, n=10, depth=20, seeds=4, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=1000, n=10, depth=15, seeds=8, degeneracy=10.0),
+        "D10.all": dict(activations=ALL_NAMED_NONLINEAR, d=1000, n=10, depth=15, seeds=8, degeneracy=10.0),
         "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=1000, n=10, depth=20, seeds=15,
                     degeneracy=10.0),  # 15 seeds: the median's spread (sigmoid), see the D11 test
         "D12": dict(d=1000, n=10, depth=20, seeds=3, degeneracy=10.0),
@@ -111,6 +116,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                          dataset="cifar10"),
         "D9": dict(activations=_D9_PAPER_ACTS, d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
         "D10": dict(activations=_MAIN5, d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
+        "D10.all": dict(activations=ALL_NAMED_NONLINEAR, d=2000, n=10, depth=15, seeds=10, degeneracy=10.0),
         "D11": dict(activations=("relu", "tanh", "sigmoid", "sin"), d=2000, n=10, depth=30, seeds=15,
                     degeneracy=10.0),
         "D12": dict(d=2000, n=10, depth=30, seeds=10, degeneracy=10.0),
