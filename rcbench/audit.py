@@ -14,8 +14,8 @@ or a sample size that is wrong.
 Outputs in ``--results-dir`` (default ``results/audit``): ``seed-<k>/`` (each run's ``run.json``, ``checks.csv``,
 ``pytest.log``), ``audit_runs.csv`` (one row per seed x test: outcome, failed checks), ``audit.csv`` and
 ``audit.json`` (one row per claim), ``audit_constant_checks.csv`` (the hidden-seed flag: every stochastic check
-whose measured value is identical under all the master seeds, see :func:`constant_checks`). A rerun reuses the seed directories that already hold a finished run with the
-same options (``--fresh`` to recompute).
+whose measured value is identical under all the master seeds, see :func:`constant_checks`). A rerun reuses the
+seed directories that already hold a finished run with the same options (``--fresh`` to recompute).
 
 ``rcbench audit --mutants`` (:mod:`rcbench.audit_mutants`) and ``rcbench audit --scales``
 (:mod:`rcbench.audit_scales`) reuse this machinery: one pytest subprocess per mutant / per configuration.

@@ -58,6 +58,13 @@ def declared(claims_dir: str | Path | None = None) -> dict[tuple[str, str], dict
     explanations of all the claim's tests declaring that kind, merged)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     for m in claim_markers(claims_dir or A._claims_dir()):
+        for name in m["mutants"]:  # an explanation that names no mutant of a declared kind would be silently unused
+            mutant = MUTANTS.get(name)
+            if mutant is None or mutant.kind not in m["components"]:
+                why = "no such mutant" if mutant is None else f"a {mutant.kind} mutant, not declared"
+                valid = ", ".join(x.name for x in MUTANTS.values() if x.kind in m["components"])
+                raise ValueError(f"{m['file']}:{m['line']} ({m['claim']}): mutants= names {name!r} ({why}); "
+                                 f"mutants of its kinds: {valid}")  # fmt: skip
         for kind in m["components"]:
             out.setdefault((m["claim"], kind), {}).update(m["mutants"])
     order = {cid: i for i, cid in enumerate(CLAIMS)}

@@ -7,17 +7,17 @@
 
 claim id -> list of override dicts. A key is relative to the claim's configuration (``"chain.widths"`` is
 ``--set A3.chain.widths=...``) unless its first part names the claim or one of its configurations
-(``"C9_deep.depths"``, ``"D8.train.epochs"``). Every configuration is validated first (:func:`rcbench.overrides.resolve`:
-unknown keys, types, the claim's regime), then runs as one pytest subprocess
+(``"C9_deep.depths"``, ``"D8.train.epochs"``). Every configuration is validated first
+(:func:`rcbench.overrides.resolve`: unknown keys, types, the claim's regime), then runs as one pytest subprocess
 ``--claim <id> --set <id>.<key>=<value> ...`` into ``<results-dir>/<claim>/<k>/`` (reused when finished with the
 same options, unless ``--fresh``).
 
 The table (``scales.csv``/``scales.json``, printed): one row per claim x configuration with the configuration,
 the claim's ``outcome`` over its tests (``failed``/``error``/``xpassed`` if any test had it, else ``xfailed`` if
 any, else ``passed``), ``verdict`` (``reproduced``; ``partially reproduced``: some test a strict xfail;
-``not reproduced``: every test a strict xfail; ``failed``; ``error``; ``not run``), the failed checks, the wall time. A claim that fails
-off its point because of a tolerance is a bug; one that fails because the paper's statement does not hold there
-is a finding.
+``not reproduced``: every test a strict xfail; ``failed``; ``error``; ``not run``), the failed checks, the wall
+time. A claim that fails off its point because of a tolerance is a bug; one that fails because the paper's
+statement does not hold there is a finding.
 """
 
 from __future__ import annotations

@@ -29,10 +29,16 @@ def _parse(path: Path) -> ast.Module:
         raise ValueError(f"{path.name}:{exc.lineno}: cannot parse: {exc.msg}") from None
 
 
+def _targets(node: ast.AST) -> list:
+    if isinstance(node, ast.Assign):
+        return node.targets
+    return [node.target] if isinstance(node, ast.AnnAssign) else []
+
+
 def _constants(tree: ast.Module) -> dict:
     out = {}
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = _targets(node)
         value = getattr(node, "value", None)
         if len(targets) == 1 and isinstance(targets[0], ast.Name) and value is not None:
             try:
@@ -109,7 +115,7 @@ def scale_grids(claims_dir: str | Path) -> dict[str, list[dict]]:
         tree = _parse(path)
         consts = _constants(tree)
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            targets = _targets(node)
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id == "SCALES":
                 try:
                     grids = _literal(node.value, consts)

@@ -33,7 +33,13 @@ def test_markers_are_read_without_import(tmp_path):
     assert [(m["claim"], m["components"], m["mutants"]) for m in marks] == [
         ("A6", ("norm",), {"batchnorm1d_norm": "sound: centred BN"}), ("A6", ("norm",), {}), ("A1", (), {})]
     assert M.declared(tmp_path) == {("A6", "norm"): {"batchnorm1d_norm": "sound: centred BN"}}
-    (tmp_path / "test_y_bad.py").write_text("import pytest\n@pytest.mark.claim('A2', mutants=f())\ndef test_b(): pass\n")
+    (tmp_path / "test_w_typo.py").write_text("import pytest\n@pytest.mark.claim('A4', components=('norm',), "
+                                             "mutants={'identity_nrm': 'x'})\ndef test_a4(): pass\n")
+    with pytest.raises(ValueError, match=r"test_w_typo.py:3 \(A4\): mutants= names 'identity_nrm' \(no such"):
+        M.declared(tmp_path)
+    (tmp_path / "test_w_typo.py").unlink()
+    bad = "import pytest\n@pytest.mark.claim('A2', mutants=f())\ndef test_b(): pass\n"
+    (tmp_path / "test_y_bad.py").write_text(bad)
     with pytest.raises(ValueError, match=r"test_y_bad.py:2: claim marker: not a literal"):
         claim_markers(tmp_path)
 
