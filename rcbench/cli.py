@@ -141,6 +141,7 @@ def cmd_run(args) -> int:
         Path(args.results).mkdir(parents=True, exist_ok=True)
     src = f", reading {args.results}" if args.results else ""
     print(f"rcbench: running the claims ({args.profile} profile, device {args.device}{src}) -> {out}", flush=True)
+    _warn_cost(args)
     started = time.time()
     cmd = _claims_command(args, claims_dir, out, args.claim)
     proc = subprocess.run(cmd)
@@ -169,6 +170,19 @@ def cmd_run(args) -> int:
     if proc.returncode not in (0, 1):
         print(f"rcbench: pytest exited with code {proc.returncode}: the run (and its report) is partial", file=sys.stderr)
     return proc.returncode
+
+
+def _warn_cost(args) -> None:
+    """Before work estimated at hours on the CPU: say so, and which claims dominate (:mod:`rcbench.cost`)."""
+    if args.profile != "paper" or str(args.device).startswith("cuda"):  # the quick profile takes minutes
+        return
+    try:
+        from rcbench.cost import warn_if_long
+
+        warn_if_long(_split(args.claim) if args.claim else None, _split(args.paper) if args.paper else None,
+                     args.profile)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - an estimate never stops a run
+        print(f"rcbench: (no cost estimate: {exc})", file=sys.stderr)
 
 
 def cmd_report(args) -> int:
@@ -292,10 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(pc)
     pc.set_defaults(func=cmd_compare)
 
-    from rcbench import audit, sweep
+    from rcbench import audit, cost, sweep
 
     sweep.register(sub)
     audit.register(sub)
+    cost.register(sub)
     return p
 
 

@@ -1,0 +1,111 @@
+"""Check the cost model of ``rcbench plan`` against measured runs; prints and writes the model's error.
+
+    python benchmarks/validate_cost.py [STORE ...] [--quick RUN_DIR] [--published DIR]
+
+* **Store cells** (``STORE/cells/*.json``, e.g. the paper-profile store ``/work/paper-store``): every computed call
+  records ``elapsed_s`` (its compute time on one thread); the same call's operation counts come from the
+  :mod:`rcbench.cost` functions the plan uses, timed with the fitted constants. Experiments whose cost the model
+  counts relative to the quick profile (Monte-Carlo tables) are listed but not scored.
+* **Quick profile** (``--quick``, a run of the whole quick suite): per claim, the model's compute time of the quick
+  configuration against the measured duration (claims whose measured time is mostly fixed cost are reported apart).
+* **Published paper-scale records** (``--published``): per claim, the plan's estimate against the measured duration
+  of claims that were computed in the judged run (not read from a store).
+
+Writes ``benchmarks/results/cost_validation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from pathlib import Path
+
+from rcbench import cost as C
+from rcbench import cost_constants as K
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def work_of_call(experiment: str, p: dict):
+    g = p.get
+    if experiment == "rank_collapse:linear_chain":
+        depth = g("depth")
+        widths = g("widths")
+        return C.chain(widths, depth, g("seeds", 5), n=g("batch"),
+                       measured=len(range(g("burn_in", 0), depth + 1, g("sample_every", 1))))  # fmt: skip
+    if experiment == "rank_collapse:rank_recovery":
+        return C.chain(g("width"), g("depth"), g("seeds"), measured=g("depth"))
+    if experiment == "orthogonality:bn_chain":
+        if g("sampler") == "literal":
+            return C.chain(g("widths"), g("depth"), g("runs"), n=g("n"))
+        return C.gram(g("n"), g("widths"), g("depth"), g("runs"))
+    if experiment == "orthogonality:whitening_chain":
+        return C.chain([g("width")], g("depth"), g("runs"), n=g("n"))
+    return None
+
+
+def _err(model: float, measured: float) -> float:
+    return model / measured - 1.0
+
+
+def summary(errs: list[float]) -> dict:
+    if not errs:
+        return {"count": 0}
+    logs = [abs(math.log(1 + e)) for e in errs]
+    return {"count": len(errs), "median_abs_log_ratio": statistics.median(logs), "max_abs_log_ratio": max(logs),
+            "within_2x": sum(1 for v in logs if v <= math.log(2)) / len(logs)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stores", nargs="*")
+    ap.add_argument("--quick")
+    ap.add_argument("--published", default=str(ROOT / "published" / "paper-cpu-2026-12"))
+    args = ap.parse_args()
+    out = {"store_calls": [], "quick": [], "published": []}
+    for store in args.stores:
+        for f in sorted(Path(store, "cells").glob("*.json")):
+            rec = json.loads(f.read_text(encoding="utf-8"))
+            w = work_of_call(rec["experiment"], rec["params"])
+            row = {"experiment": rec["experiment"], "measured_s": rec.get("elapsed_s"),
+                   "params": {k: v for k, v in rec["params"].items() if k not in ("seed", "device", "stats")}}
+            if w is not None:
+                row["model_s"] = C._seconds(w, K.CPU)
+                row["rel_err"] = _err(row["model_s"], row["measured_s"])
+            out["store_calls"].append(row)
+    if args.quick:
+        from rcbench.results import load_run
+
+        run = load_run(args.quick, frames=False)["run"]
+        meas: dict[str, float] = {}
+        for t in run["tests"]:
+            meas[t["claim"]] = meas.get(t["claim"], 0.0) + float(t.get("duration_s", 0.0))
+        for cid, m in meas.items():
+            works = C.workloads(cid, {**C.claim_config(cid, "quick"), "__profile__": "quick"})
+            model = sum(C._seconds(w, K.CPU) for w in works if w.kind != "mc")
+            if model > 0 and m > 0.5:
+                out["quick"].append({"claim": cid, "measured_s": m, "model_s": model, "rel_err": _err(model, m)})
+    from rcbench.published import paper_scale_verdicts
+
+    for cid, rec in paper_scale_verdicts(args.published).items():
+        est = C.estimate(cid, "paper")
+        if rec["runtime_s"] > 1.0:
+            out["published"].append({"claim": cid, "measured_s": rec["runtime_s"], "model_s": est.cpu_1core_s,
+                                     "rel_err": _err(est.cpu_1core_s, rec["runtime_s"]), "run": rec["run"]})
+    for key in ("store_calls", "quick", "published"):
+        scored = [r["rel_err"] for r in out[key] if "rel_err" in r]
+        out[f"{key}_summary"] = summary(scored)
+        print(f"{key}: {out[f'{key}_summary']}")
+        for r in out[key]:
+            if "rel_err" in r:
+                label = r.get("claim") or f"{r['experiment']} {json.dumps(r['params'])[:80]}"
+                print(f"   {label:90s} measured {r['measured_s']:9.1f} s  model {r['model_s']:9.1f} s")
+    dest = ROOT / "benchmarks" / "results" / "cost_validation.json"
+    dest.write_text(json.dumps(out, indent=1))
+    print(f"wrote {dest}")
+
+
+if __name__ == "__main__":
+    main()
