@@ -29,6 +29,22 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 @pytest.fixture(scope="session")
+def device(pytestconfig):
+    """The torch device the run was asked to use (``--device``)."""
+    from rcbench.pytest_plugin import fixture_device
+
+    return fixture_device(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig) -> int:
+    """The master seed (``--seed``)."""
+    from rcbench.pytest_plugin import option
+
+    return option(pytestconfig, "seed")
+
+
+@pytest.fixture(scope="session")
 def full(pytestconfig) -> bool:
     """True when benchmarks are timed (full sizes); False in the default smoke run (tiny sizes, one execution)."""
     return benchmarking_enabled(pytestconfig)

@@ -31,9 +31,7 @@ def profile(pytestconfig) -> str:
 @pytest.fixture(scope="session")
 def device(pytestconfig):
     """The torch device the run was asked to use (``--rcbench-device``)."""
-    from rcbench.device import resolve_device
-
-    return resolve_device(harness.option(pytestconfig, "device"))
+    return harness.fixture_device(pytestconfig)
 
 
 @pytest.fixture(scope="session")

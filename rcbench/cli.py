@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,24 +25,31 @@ from rcbench.catalog import CLAIMS, PAPERS
 from rcbench.report import render_report
 from rcbench.report.render import DOCS_FILE
 from rcbench.report.verdicts import MARKS
-from rcbench.results import load_run, write_frame, write_json
+from rcbench.results import RunFileError, load_run, write_frame, write_json
 
 __all__ = ["main"]
 
 
 def _claims_dir() -> Path:
-    """The ``claims/`` folder of the checkout (next to the package) or of the working directory."""
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
-        if (base / "claims" / "conftest.py").is_file():
-            return base / "claims"
-    raise SystemExit(
-        "rcbench: cannot find the claims/ folder; run from an rcbench checkout (pip install -e .) or its root"
-    )
+    """The claims (the installed ``rcbench.claims`` package, or ``claims/`` of a checkout):
+    :func:`rcbench.pytest_plugin.claims_dir`."""
+    from rcbench.pytest_plugin import claims_dir
+
+    try:
+        return claims_dir()
+    except FileNotFoundError as exc:
+        raise SystemExit(f"rcbench: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------------
 def cmd_list(args) -> int:
-    papers = set(_split(args.paper)) if args.paper else None
+    from rcbench import inputs
+
+    try:
+        papers = set(inputs.papers(args.paper)) if args.paper else None
+    except ValueError as exc:
+        print(f"rcbench list: {exc}", file=sys.stderr)
+        return 2
     rows = [c for c in CLAIMS.values() if papers is None or c.paper in papers]
     if args.json:
         comps = _claim_components()
@@ -72,11 +81,17 @@ def _claim_components() -> dict[str, list[str]]:
 
 
 def _claims_command(args, claims_dir: Path, out: Path, claim: str | None) -> list[str]:
+    """The pytest command of a run: the claims' folder with the rcbench plugin and its ``--rcbench-*`` options.
+    pytest's configuration is pinned (``-c os.devnull``, rootdir and conftest search at the folder holding the
+    claims), so that an ini file or conftest of a project that merely contains the installed package changes
+    nothing, and node ids read ``claims/<file>::<test>`` for the checkout and the installed package alike."""
+    base = claims_dir.parent
     cmd = [
-        sys.executable, "-m", "pytest", str(claims_dir),
+        sys.executable, "-m", "pytest", str(claims_dir), "-p", "rcbench.pytest_plugin",
+        "-c", os.devnull, "--rootdir", str(base), "--confcutdir", str(base),
         "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-        "--profile", args.profile, "--device", args.device, "--seed", str(args.seed),
-        "--results-dir", str(out),
+        "--rcbench-profile", args.profile, "--rcbench-device", args.device, "--rcbench-seed", str(args.seed),
+        "--rcbench-results-dir", str(out),
     ]  # fmt: skip
     if args.pytest_output:
         cmd += ["-q", "--no-header"]
@@ -86,10 +101,38 @@ def _claims_command(args, claims_dir: Path, out: Path, claim: str | None) -> lis
     opts.update({k: getattr(args, k) for k in ("norm", "init", "activation")})
     for opt, value in opts.items():
         if value:
-            cmd += [f"--{opt.replace('_', '-')}", str(value)]
+            cmd += [f"--rcbench-{opt.replace('_', '-')}", str(value)]
     for item in getattr(args, "set", None) or []:  # validated in cmd_run (rcbench.overrides.resolve)
-        cmd += ["--set", item]
+        cmd += ["--rcbench-set", item]
     return cmd + list(args.pytest_args or [])
+
+
+def _check_run_inputs(args, claims_dir: Path, out: Path) -> str | None:
+    """Every input of ``rcbench run`` checked before any work (:mod:`rcbench.inputs`, the same checks the pytest
+    harness makes); the first problem as one line, or None. Normalises ``--claim``/``--paper`` (case)."""
+    from rcbench import inputs
+
+    try:
+        ids = inputs.claim_ids(args.claim)
+        letters = inputs.papers(args.paper)
+        args.claim, args.paper = ",".join(ids) or None, ",".join(letters) or None
+        inputs.seed(args.seed)
+        inputs.device(args.device)
+        if args.data_root is not None:
+            inputs.data_root(args.data_root)
+        kinds = {k: getattr(args, k) for k in ("norm", "init", "activation") if getattr(args, k)}
+        inputs.component_claims(list(kinds), ids, letters, claims_dir)
+        inputs.components(kinds)
+        inputs.results_dir(out, overwrite=args.overwrite)
+        if args.set:
+            from rcbench.overrides import resolve
+
+            resolve(args.set, args.profile)  # unknown claim or key, wrong type, outside the claim's regime
+    except ValueError as exc:
+        return str(exc)
+    if args.executor and not args.results:
+        return "--executor computes into a results store; give --results STORE"
+    return None
 
 
 def _fill_store(args, claims_dir: Path, out: Path) -> bool:
@@ -124,19 +167,12 @@ def cmd_run(args) -> int:
     out = Path(args.results_dir) if args.results_dir else Path("results") / f"run-{stamp}"
     claims_dir = Path(args.claims_dir) if args.claims_dir else _claims_dir()
     if not (claims_dir / "conftest.py").is_file():
-        print(f"rcbench: {claims_dir} has no conftest.py (the claims harness)", file=sys.stderr)
+        print(f"rcbench run: {claims_dir} has no conftest.py (the claims' fixtures)", file=sys.stderr)
         return 2
-    if args.executor and not args.results:
-        print("rcbench run: --executor computes into a results store; give --results STORE", file=sys.stderr)
+    problem = _check_run_inputs(args, claims_dir, out)
+    if problem:
+        print(f"rcbench run: {problem}", file=sys.stderr)
         return 2
-    if args.set:
-        from rcbench.overrides import resolve
-
-        try:  # refused before any work: unknown claim or key, wrong type, outside the claim's regime
-            resolve(args.set, args.profile)
-        except ValueError as exc:
-            print(f"rcbench run: {exc}", file=sys.stderr)
-            return 2
     if args.results:
         Path(args.results).mkdir(parents=True, exist_ok=True)
     src = f", reading {args.results}" if args.results else ""
@@ -148,6 +184,8 @@ def cmd_run(args) -> int:
     if args.executor and _fill_store(args, claims_dir, out):
         print("rcbench: the store holds the computed calls; judging all claims from it", flush=True)
         proc = subprocess.run(cmd)
+    if proc.returncode == 4:  # pytest refused the options (the harness' checks): a usage error, said above
+        return 2
     if proc.returncode not in (0, 1):  # 0 all good, 1 some claim failed: both leave results to show
         print(f"rcbench: pytest exited with code {proc.returncode}", file=sys.stderr)
         if proc.returncode == 5:
@@ -189,7 +227,7 @@ def cmd_report(args) -> int:
     out = Path(args.results_dir)
     try:
         run = load_run(out)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RunFileError) as exc:
         print(f"rcbench report: {exc}", file=sys.stderr)
         return 2
     claims_dir = None
@@ -208,29 +246,57 @@ def cmd_compare(args) -> int:
     return compare_main(args)
 
 
-def print_summary(run: dict, out: Path, report=None) -> None:
-    """One screen: counts per verdict, the claims per paper with their marks, what failed and why, the report path."""
+#: verdicts whose reason is printed under the table (what a reader must know of a claim that is not simply [Re]).
+_EXPLAINED = ("partially reproduced", "not reproduced", "failed", "error", "unexpectedly reproduced", "skipped")
+
+
+def print_summary(run: dict, out: Path, report=None, *, width: int | None = None) -> None:
+    """The console of a run, as the README describes it: one row per claim (id, paper, measured, paper / bound,
+    tolerance, verdict) wrapped to the terminal width, the counts, the reason of each claim that is not plainly
+    reproduced, and where the report and results are."""
     from rcbench.report.verdicts import claim_table, summary_counts
 
     rows = claim_table(run)
     counts = summary_counts(rows)
-    width = 100
-    print("\n" + "=" * width)
+    width = width or max(60, min(shutil.get_terminal_size((120, 24)).columns, 200))
+    print()
+    print(claims_table(rows, width))
+    print()
     print("rcbench: " + ", ".join(f"{MARKS[k]} {k}: {v}" for k, v in counts.items()) + f"   ({len(rows)} claims, "
           f"{run['run'].get('wall_time_s', '?')} s)")  # fmt: skip
-    for letter in sorted({r["paper"] for r in rows}):
-        line = "  ".join(f"{r['id']} {r['mark']}" for r in rows if r["paper"] == letter)
-        print(textwrap.fill(line, width, initial_indent=f"  {letter}: ", subsequent_indent="     "))
-    bad = [r for r in rows if r["verdict"] in ("failed", "error", "unexpectedly reproduced")]
-    for r in bad[:12]:
-        reason = (r["reasons"][0] if r["reasons"] else "").strip().splitlines()
-        print(f"  {r['id']} {r['verdict']}: {_clip(reason[0] if reason else '', width - 20)}")
-    if len(bad) > 12:
-        print(f"  ... and {len(bad) - 12} more (see the report)")
+    explained = [r for r in rows if r["verdict"] in _EXPLAINED]
+    for r in explained[:20]:
+        reason = next((x for x in r["reasons"] if x and x.strip()), "")
+        first = reason.strip().splitlines()[0] if reason.strip() else "(no reason recorded)"
+        print(_clip(f"  {r['id']} {r['verdict']}: {first}", width))
+    if len(explained) > 20:
+        print(f"  ... and {len(explained) - 20} more (see the report)")
     if report is not None:
         print(f"  report: {report['html']}  (and report.md, {report['figures']} figures)")
     print(f"  results: {out}")
-    print("=" * width)
+
+
+def claims_table(rows: list[dict], width: int = 120) -> str:
+    """One row per claim: id, paper, measured, paper / bound, tolerance, verdict; the three text columns share what
+    the terminal width leaves and wrap inside it (at most three lines per cell, then clipped)."""
+    cells = [[r["id"], r["paper"], r["measured"] or "-", r["expected"] or "-", r["tolerance"] or "-",
+              f"{r['mark']} {r['verdict']}"] for r in rows]  # fmt: skip
+    headers = ["id", "paper", "measured", "paper / bound", "tolerance", "verdict"]
+    fixed = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in ((0, "id"), (1, "paper"))]
+    verdict_w = max(len("verdict"), *(len(c[5]) for c in cells)) if cells else 8
+    free = max(30, width - sum(fixed) - verdict_w - 2 * 5)  # 2 spaces between the six columns
+    share = [free * 5 // 10, free * 3 // 10, free - free * 5 // 10 - free * 3 // 10]
+    for c in cells:
+        for j, w in zip((2, 3, 4), share):
+            c[j] = _wrap(c[j], w, lines=3)
+    return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _wrap(text: str, width: int, lines: int) -> str:
+    parts = textwrap.wrap(str(text), max(8, width), break_long_words=True, break_on_hyphens=False) or [""]
+    if len(parts) > lines:
+        parts = parts[: lines - 1] + [_clip(" ".join(parts[lines - 1 :]), max(8, width))]
+    return "\n".join(parts)
 
 
 def verdict_table(run: dict) -> pd.DataFrame:
@@ -271,9 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("run", help="run the claims and print the verdict table (the main job)")
     pr.add_argument("--profile", choices=["quick", "paper"], default="quick")
     pr.add_argument("--device", default="auto", help="cpu, cuda, cuda:k or auto (default: CUDA when present)")
-    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--seed", type=int, default=0, help="master seed (a non-negative integer, default 0)")
     pr.add_argument("--paper", help="comma-separated paper letters, e.g. A,C")
-    pr.add_argument("--claim", help="comma-separated claim ids, e.g. A1,B13")
+    pr.add_argument("--claim", help="comma-separated claim ids, e.g. A1,B13 (case-insensitive)")
     pr.add_argument("--data-root", help="root of torchvision data sets (download=False)")
     for kind in ("norm", "init", "activation"):
         pr.add_argument(f"--{kind}", help=f"substitute your {kind} (PACKAGE.MODULE:NAME) in the claims parametric in it")
@@ -290,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--threads", type=int, default=1, help="torch threads per computed call (default 1)")
     pr.add_argument("--max-rounds", type=int, default=10, help=argparse.SUPPRESS)
     pr.add_argument("--claims-dir", help=argparse.SUPPRESS)  # another claims folder with the harness (tests)
+    pr.add_argument("--overwrite", action="store_true",
+                    help="let the run replace an earlier run in --results-dir (else a non-empty directory is refused)")
     pr.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
     pr.add_argument("--pytest-output", action="store_true", help="pytest's own terminal output instead of the progress bar")
     pr.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from rcbench.report.verdicts import MARKS, aggregate
-from rcbench.results import load_run
+from rcbench.results import RunFileError, load_run
 
 __all__ = ["compare_runs", "Comparison", "parse_band", "VERDICT_RANK", "add_arguments", "main"]
 
@@ -316,7 +316,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         args = p.parse_args(args)
     try:
         cmp = compare_runs(args.a, args.b, rtol=args.rtol, fail_on_missing=args.fail_on_missing)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
+    except (FileNotFoundError, RunFileError, NotADirectoryError) as exc:  # names the file and the problem
         print(f"rcbench compare: {exc}", file=sys.stderr)
         return 2
     if args.json:

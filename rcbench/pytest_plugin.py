@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["OPTIONS", "add_aliases", "claims_dir", "option", "Components", "make_recorder"]
+__all__ = ["OPTIONS", "add_aliases", "claims_dir", "option", "fixture_device", "Components", "make_recorder"]
 
 PROFILES = ("quick", "paper")
 KIND_NAMES = ("norm", "init", "activation")
@@ -91,13 +91,32 @@ def pytest_addoption(parser):
         group.addoption(f"--rcbench-{name}", dest=_dest(name), **kw)
 
 
-def add_aliases(parser, names=None) -> None:
+def add_aliases(parser, names=None, *, skip_existing: bool = False) -> None:
     """The short spelling ``--<name>`` of the options (rcbench's own checkout: ``pytest claims --profile quick``).
-    Same destination and default as ``--rcbench-<name>``; never added by the installed plugin."""
+    Same destination and default as ``--rcbench-<name>``; never added by the installed plugin. ``skip_existing``:
+    leave out a spelling another plugin or conftest already registered."""
+    taken = set()
+    if skip_existing:
+        try:
+            taken = {n for g in [parser._anonymous, *parser._groups] for o in g.options for n in o.names()}
+        except AttributeError:  # pytest internals moved: try every alias
+            taken = set()
     group = parser.getgroup("rcbench")
     for name in names or OPTIONS:
+        if f"--{name}" in taken:
+            continue
         kw = dict(OPTIONS[name], help=f"same as --rcbench-{name}")
-        group.addoption(f"--{name}", dest=_dest(name), **kw)
+        try:
+            group.addoption(f"--{name}", dest=_dest(name), **kw)
+        except ValueError:  # "option names already added" within the group
+            continue
+
+
+def fixture_device(config):
+    """The ``device`` fixture's value: the torch device of ``--rcbench-device``."""
+    from rcbench.device import resolve_device
+
+    return resolve_device(option(config, "device"))
 
 
 def claims_dir() -> Path:
@@ -121,6 +140,7 @@ def claims_dir() -> Path:
 def pytest_configure(config):
     config.addinivalue_line("markers", "claim(id, components=(), mutants={}): the rcbench catalogue id of the paper "
                                        "claim this test checks")  # fmt: skip
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
     state = {"records": [], "outcomes": {}, "durations": {}, "start": time.time(), "overrides": {}, "store": {},
              "source": None, "set": None, "papers": set(), "ids": set(), "active": False}  # fmt: skip
     config.stash[_STATE] = state
@@ -263,17 +283,22 @@ def _isolate_fixtures(items, harness_files: set[Path]) -> None:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
             continue
-        is_claim = _claim_id(item) is not None
+        is_claim, changed = _claim_id(item) is not None, False
         for name, defs in list(info.name2fixturedefs.items()):
             mine = [d for d in defs if ours(d)]
             if not mine:
                 continue
             others = [d for d in defs if d not in mine]
             new = others + mine if is_claim else others
+            if new == list(defs):
+                continue
+            changed = True
             if new:
                 info.name2fixturedefs[name] = type(defs)(new) if isinstance(defs, (list, tuple)) else new
             else:
                 del info.name2fixturedefs[name]
+        if changed and hasattr(item, "_initrequest"):
+            item._initrequest()  # the item's request holds a copy of name2fixturedefs
 
 
 @pytest.hookimpl(hookwrapper=True)
