@@ -33,6 +33,15 @@ def _bonferroni_z(m: int, alpha: float = 1e-3) -> float:
     return float(norm.ppf(1 - alpha / (2 * max(1, m))))
 
 
+#: the survivor every scale-invariant chain claim explains: ``batch_axis_norm`` scales each feature column to unit
+#: mean square over the batch, i.e. it is paper B's BN (unit-norm columns) times sqrt(n), and V, V_hat,
+#: sigma_min^2 and c are functions of the trace-one sample Gram, which a global factor does not change
+BATCH_AXIS_IS_PAPER_BN = {
+    "batch_axis_norm": "sound: unit mean-square feature columns are paper B's BN times sqrt(n); every statistic of "
+                       "this claim is a function of the trace-one sample Gram, so the global factor changes nothing",
+}
+
+
 def _cfg(claim: str, profile: str) -> dict:
     return exp.config(claim, "quick" if profile == "quick" else "paper")
 
@@ -336,7 +345,7 @@ PLATEAU_LOG_BAND = (-0.35, 0.10)
 JENSEN_DIFF = 0.10
 
 
-@pytest.mark.claim("B12", components=("norm",))
+@pytest.mark.claim("B12", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b12_fig2a_decay_then_floor(record, profile, device, seed, components):
     """Fig. 2a: log V falls linearly with depth, then plateaus at a width-dependent floor. Authors' protocol
     (``Figures_1_2_6.ipynb``): n = 4, d in {32, 512}, 50 layers, 20 runs, input e_0, 1e-6 e_i; exact Gram sampler.
@@ -473,7 +482,7 @@ def _slope_tolerance(per_run: np.ndarray, widths, model_factor: float = 1.0) -> 
     return Z_1E3 * se + model, se, model
 
 
-@pytest.mark.claim("B13", components=("norm",))
+@pytest.mark.claim("B13", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b13_fig2b_width_slope(record, profile, device, seed, components):
     """Fig. 2b: the floor scales like d^{-1/2}; the paper reports slope -0.46 of log(layer-averaged V) against
     log d. Authors' protocol: n = 4, d = 16 .. 512, 500 layers (V averaged over layers 1-500), 20 runs, authors'
@@ -561,7 +570,7 @@ def test_b13_fig2b_width_slope(record, profile, device, seed, components):
     record.verify()
 
 
-@pytest.mark.claim("B14", components=("norm",))
+@pytest.mark.claim("B14", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b14_floor_level(record, profile, device, seed, components):
     """Floor level (beyond the paper; our derivation from the noise variance (1 - 1/n)/d and the contraction
     n/(n+2)): E[V_inf] ~= sqrt((n-1)(n+2)^2 / (4n(n+1)d)) = 1.16/sqrt(d) for n = 4. Gaussian input, burn-in, then
@@ -604,7 +613,7 @@ def _b15_runs(cfg, device, seed, norm="bn"):
     return main, info
 
 
-@pytest.mark.claim("B15", components=("norm",))
+@pytest.mark.claim("B15", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b15_theorem1(record, profile, device, seed, components):
     """Theorem 1 (Eq. 3): E[V(H_{l+1})] <= 2(1 - 2 alpha/3)^l + 3n/(alpha sqrt(d)), alpha the proof's reading of
     A1 (alpha = min over runs and layers >= 1 of sigma_min^2; §1.3 of the note). Run where the bound can fail:
@@ -620,6 +629,12 @@ def test_b15_theorem1(record, profile, device, seed, components):
     Informational: in the paper's own regime (n = 4, d <= 1024) the bound is vacuous (floor term > sqrt(1 - 1/n))."""
     cfg = _cfg("B15", profile)
     main, info = _b15_runs(cfg, device, seed, components.norm("bn"))
+    alpha = main[main.layer >= 1].groupby("width").sigma_min2.min()
+    record.check("A1: alpha = min sigma_min(H_l)^2 > 0 at every width", alpha.tolist(), expected="> 0",
+                 tolerance="Theorem 1's assumption (a norm that loses rank, e.g. centred BN: rank n-1, breaks it)",
+                 passed=bool((alpha > 0).all()), note="sigma_min^2 is 0 below the Gram's round-off level")
+    if not bool((alpha > 0).all()):
+        record.verify()
     tab = record.frame("theorem1_n2", exp.theorem1_table(main))
     per_w = tab.groupby("width").agg(alpha=("alpha", "first"), floor=("floor_term", "first"),
                                      max_ratio=("ratio", "max"))
@@ -647,7 +662,7 @@ def test_b15_theorem1(record, profile, device, seed, components):
     record.verify()
 
 
-@pytest.mark.claim("B16", components=("norm",))
+@pytest.mark.claim("B16", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b16_transient_rate(record, profile, device, seed, components):
     """The transient decays at least as fast as Theorem 1/5's best certified rate 1 - 2/(3n) per layer: the fitted
     slope of log(run-mean V) over the transient window (run-mean V between 3 x the floor level and V_max/2) must
@@ -682,7 +697,7 @@ def test_b16_transient_rate(record, profile, device, seed, components):
     record.verify()
 
 
-@pytest.mark.claim("B17", components=("norm",))
+@pytest.mark.claim("B17", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b17_averaged_bound(record, profile, device, seed, components):
     """App. B.1 (no A1): E[(1/l) sum_{k=1}^l V_hat_k (1/n - V_hat_k)] <= 3 E[V_hat(H_0)]/(2l) + 3/(2 sqrt(d)) (with
     Theorem 5's +1/sqrt(d); the text's +2/sqrt(d) would only loosen it). Run where it can fail: the left side is at
@@ -737,7 +752,7 @@ def test_b18_coupling_inequalities(record, profile, device, seed):
     record.verify()
 
 
-@pytest.mark.claim("B19", components=("norm",))
+@pytest.mark.claim("B19", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b19_w2_radius_shrinks(record, profile, device, seed, components):
     """Corollary 3 / Table 1: the Gaussian-approximation radius shrinks with width, W_2^2 <~ d^{-1/2}. The explicit
     coupling cost c (an upper bound on W_2^2, Lemma 2), averaged over layers 30-60 and runs, against d in
@@ -767,7 +782,7 @@ def test_b19_w2_radius_shrinks(record, profile, device, seed, components):
     record.verify()
 
 
-@pytest.mark.claim("B20", components=("norm",))
+@pytest.mark.claim("B20", components=("norm",), mutants=BATCH_AXIS_IS_PAPER_BN)
 def test_b20_gaussian_after_linear(record, profile, device, seed, components):
     """§4.1 / Table 1: after >= 30 BN layers the representation after the linear layer looks Gaussian: the d
     columns of sqrt(nd) (H_l/||H_l||_F) W_l^T are compared with a fresh N(0, I_n) sample by the unbiased energy

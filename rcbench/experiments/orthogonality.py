@@ -252,9 +252,36 @@ def sample_gram_chain(x: torch.Tensor, depth: int, *, norm="bn", gain: float | N
     runs, n, d = x.shape
     require_n_le_d(n, d, "Gram-chain sampler")
     g_l = _gain(norm, d) if gain is None else float(gain)
-    net = GramChain(d, d, depth, norm=None if norm == "none" else norm, gain=g_l, activation="identity",
+    nrm = None if norm == "none" else (norm if isinstance(norm, str) else _unit_frobenius(norm))
+    net = GramChain(d, d, depth, norm=nrm, gain=g_l, activation="identity",
                     init="gaussian", ensemble=runs, seed=seed, device=x.device)
     return net.grams(x.to(MEASUREMENT_DTYPE))
+
+
+class _UnitFrobenius(nn.Module):
+    """A user's norm followed by one positive scalar per run, ``h / ||h||_F``: the chain's statistics (V, V_hat,
+    sigma_min^2, c) are scale-invariant, so this changes none of them, but a norm that does not fix the scale (the
+    identity, say) no longer under- or overflows over hundreds of layers with the gain 1/sqrt(d) (d = 512 shrinks H
+    by 10^-1.35 per layer: float64 underflows after ~230 layers, which made B13 error instead of fail)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.inner(x)
+        scale = torch.linalg.matrix_norm(y).clamp_min(torch.finfo(y.dtype).tiny)
+        return y / scale[..., None, None]
+
+
+def _unit_frobenius(factory):
+    """``factory(d)`` composed with :class:`_UnitFrobenius` (a factory of the same contract)."""
+
+    @functools.wraps(factory)
+    def wrapped(num_features: int) -> nn.Module:
+        return _UnitFrobenius(factory(num_features))
+
+    return wrapped
 
 
 @few_threads
