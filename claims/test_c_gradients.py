@@ -20,6 +20,21 @@ from rcbench.theory import isometry as TI
 
 EPS = float(np.finfo(np.float64).eps)
 
+#: Scale grid for ``rcbench audit --scales`` (claim id -> ``--set`` override dicts), chosen from the paper's regime
+#: before looking at results: the theory takes n = d (Theorems 1, 3, 5) with a non-degenerate input, so widths move
+#: with the batch and the input dimension stays >= the batch; Fig. 1 uses d in {50, 100}, Figs. 2, 3, 5 d = n = 100
+#: and depths to 1000, so the grid goes between the CPU point (d = n = 32) and the paper's, and deeper.
+SCALES: dict[str, list[dict[str, object]]] = {
+    "C4": [{"widths": (32,)}, {"samples": 5000}],
+    "C5": [{"widths": (24, 48)}, {"widths": (16, 32), "depth": 200}],
+    "C6": [{"widths": (24,)}, {"seeds": 10}],
+    "C7": [{"width": 64, "batch": 64, "in_features": 128}, {"width": 48, "batch": 32},
+           {"depths": (10, 50, 100, 200, 400, 800)}],
+    "C8": [{"width": 64, "batch": 64, "distinct": 32, "in_features": 128}, {"seeds": 8}],
+    "C9": [{"width": 64, "batch": 64, "in_features": 128}],
+    "C10": [{"width": 64, "batch": 64, "in_features": 128}, {"depths": (10, 50, 100, 200, 400)}],
+}
+
 
 def _cfg(claim: str, profile: str) -> dict:
     return exp.config(claim, "quick" if profile == "quick" else "paper")
@@ -172,9 +187,13 @@ def test_c4_weingarten_gain(record, profile, device, seed):
 # ----------------------------------------------------------------------------------------------------------------
 # C5, C6: forward isometry gap (Theorem 1, Fig. 1)
 # ----------------------------------------------------------------------------------------------------------------
-#: phi_L / phi_0 upper limits (quick, [C] margins 5-20x) and paper-scale phi_100 targets (within x3).
-_C5_RATIO = {16: 1e-4, 32: 1e-2}
-_C5_PHI100 = {50: 3.7e-6, 100: 5.1e-5}
+#: the measured near-isometry rate of phi per layer is r ~ 2/d ([C] r d = 1.93, 1.95, 2.00, 2.04 at d = 16, 32, 50,
+#: 100; Theorem 1 guarantees only ~1/(d(d+2)), Corollary 4): ``phi_L/phi_0 < exp(-_C5_RD_MIN L/d)`` asserts at least
+#: 75 % of that rate (r d >= 1.5; the old per-width constants 1e-4 at d = 16 and 1e-2 at d = 32, L = 100, were this
+#: bound at r d = 1.47 and 1.47, but defined only at those two widths), and the paper-scale target is
+#: ``phi_0 exp(-2 L/d)`` within x3 (it reproduces the note's 3.7e-6 at d = 50 and 5.1e-5 at d = 100 from
+#: phi_0 = 1.886e-4, 4.022e-4, which were given at those widths only).
+_C5_RD_MIN, _C5_RD = 1.5, 2.0
 
 
 @pytest.mark.claim("C5", components=("norm",))
@@ -183,7 +202,8 @@ def test_c5_forward_rate(record, profile, device, seed, components):
     ``(1-f) I + f u v^T``), mean phi decays exponentially with depth, more slowly for wider nets.
 
     Directional in its constant (C is not given): (a) log-linear fit of mean phi, rate r > 0, R^2 > 0.95;
-    (b) phi_L/phi_0 < 1e-4 (d=16) / 1e-2 (d=32) ([C] 5.2e-6, 2.1e-3); (c) r(d1)/r(d2) within 25 % of d2/d1 (rate
+    (b) phi_L/phi_0 < exp(-1.5 L/d) at every width (was 1e-4 at d = 16, 1e-2 at d = 32 only; see _C5_RD_MIN),
+    paper scale also mean phi_L = phi_0 exp(-2 L/d) within x3; (c) r(d1)/r(d2) within 25 % of d2/d1 (rate
     ~ 2/d, [C] 1.98 for 16/32; our observation); (d) a finite C_min(d) for the paper's statement
     ``phi_{l+1} <= phi_0 e^{-l/k}``, non-increasing in d. The authors' plotted C = 0.015 is recorded, asserted only
     at paper scale (d = 50, 100), where [C] found it holds; it fails at d <= 32 [C]. Negative controls: W_l = I
@@ -202,13 +222,14 @@ def test_c5_forward_rate(record, profile, device, seed, components):
                      expected="r > 0, R^2 > 0.95", tolerance="[C] r*d = 1.93 (16), 1.95 (32), 2.00 (50), 2.04 (100)",
                      passed=rates[d] > 0 and fit.r2 > 0.95)
         ratio = phi.iloc[-1] / phi.iloc[0]
-        if d in _C5_RATIO:
-            record.check(f"d={d}: phi_L/phi_0", ratio, expected=f"< {_C5_RATIO[d]:g}",
-                         tolerance="[C] 5.2e-6 (16), 2.1e-3 (32): 20x / 5x margin", passed=ratio < _C5_RATIO[d])
-        if d in _C5_PHI100 and phi.index[-1] == 100:
-            target = _C5_PHI100[d]
-            record.check(f"d={d}: mean phi_100", phi.iloc[-1], expected=f"{target:g} within x3",
-                         tolerance="[C] 3.3e-6 (50), 5.1e-5 (100)", passed=target / 3 <= phi.iloc[-1] <= 3 * target)
+        L = int(phi.index[-1])
+        lim = math.exp(-_C5_RD_MIN * L / d)
+        record.check(f"d={d}: phi_L/phi_0", ratio, expected=f"< exp(-1.5 L/d) = {lim:.3g}",
+                     tolerance="rate >= 75% of the measured 2/d; [C] 5.2e-6 (16), 2.1e-3 (32)", passed=ratio < lim)
+        if profile != "quick":
+            target = float(phi.iloc[0]) * math.exp(-_C5_RD * L / d)
+            record.check(f"d={d}: mean phi_{L}", phi.iloc[-1], expected=f"phi_0 exp(-2 L/d) = {target:.3g} within x3",
+                         tolerance="[C] 3.7e-6 (50), 5.1e-5 (100)", passed=target / 3 <= phi.iloc[-1] <= 3 * target)
         phi0 = float(phi.iloc[0])
         bound = TI.theorem1_bound(phi.index, d, phi0)
         worst = float(np.max(phi.to_numpy() / bound))
@@ -304,6 +325,11 @@ def _slope_se(df, means):
     return float(np.sqrt(np.sum(w**2 * var)))
 
 
+def _t_quantile(k: int, dof: int, false_failure: float = 1e-3) -> float:
+    """Two-sided Student-t quantile for ``k`` simultaneous comparisons at a total false-failure rate (Bonferroni)."""
+    return float(scipy_stats.t.ppf(1 - false_failure / (2 * k), max(dof, 1)))
+
+
 def _c7_regime(cfg):
     """C7's regime (Theorem 5): a non-degenerate input batch, i.e. ``batch <= in_features`` (else the input has rank
     ``in_features < n`` and phi(X_0) = inf: that is C8's degenerate case, where gradients do explode), and
@@ -365,8 +391,7 @@ def test_c7_bounded_gradients_orthogonal(record, profile, device, seed, data_roo
     # without it a depth next to L_min (paper grid 5, 10: s* x 5 = 0.013) would fail on seed noise alone
     g = orth.groupby("depth").log_grad
     var_mean = (g.var(ddof=1) / g.count()).reindex(mo.index)
-    k, dof = len(mo) - 1, int((g.count() - 1).sum())
-    tq = float(scipy_stats.t.ppf(1 - 1e-3 / (2 * k), dof))
+    tq = _t_quantile(len(mo) - 1, int((g.count() - 1).sum()))
     allow = s_star * (np.asarray(mo.index, float) - L0) + tq * np.sqrt(var_mean + var_mean.iloc[0])
     excess = float(((mo - mo.iloc[0]).abs() - allow).iloc[1:].max())
     record.check(f"orthogonal: max_L |mean(L) - mean({L0})| - allowance(L)", excess, expected="< 0",
@@ -395,38 +420,56 @@ def test_c8_degenerate_batches(record, profile, device, seed):
     """Remark 1 / Fig. 2: repeated samples make orthogonal-weight gradients explode; near-degenerate batches
     (copies perturbed by eps) plateau at a level that rises as eps falls (Theorem 5's phi(X_0) dependence).
 
-    Directional ("degenerate" is not quantified). Quick (d = n = 32, 16 distinct rows x 2, L <= 800, 4 seeds):
-    exact duplicates slope > 0.01 ([C] 0.0174) and mean(800) - mean(400) > 4 ([C] 7.8); eps > 0: |mean(L_max) -
-    mean(L_max/2)| < 0.5 ([C] <= 0.4); plateau (mean of the last two depths) strictly increasing as eps falls
-    through 1, 0.1, 0.01, 0.001 ([C] 0.14, 0.87, 2.0, 2.9). Paper (d = n = 100, 25 distinct x 4): mean(1000) > 15
-    ([C] 22.6) and "degenerate >> non-degenerate" (> 10 apart). Negative control: an independent batch
-    (eps = inf) stays flat (|mean(L_max) - mean(L_min)| < 0.5; < 0.3 everywhere at paper scale).
+    Directional ("degenerate" is not quantified). "Explodes" and "stays bounded" are judged against C7's separation
+    slope ``s* = m(B)/2`` (``m(B) = 0.5 log((B-1)/(B-2))``, the mean-field rate of a Gaussian-weight BN net at batch
+    B): exact duplicates slope > s* ([C] 0.0174 at d = n = 32, s* = 0.0082) and mean(L_max) - mean(L_max/2) >
+    s* (L_max - L_max/2) ([C] 7.8 vs 3.3); with an independent batch in the grid (paper profile) degenerate -
+    non-degenerate at L_max > s* (L_max - L_min) ([C] 22.6 at d = n = 100, L = 1000); eps > 0: |mean(L_max) -
+    mean(L_max/2)| below the same rise plus the seed noise of the two means (t at false-failure 1e-3, Bonferroni;
+    [C] <= 0.4); plateau (mean of the last two depths) strictly increasing as eps falls ([C] 0.14, 0.87, 2.0, 2.9).
+    Replaces constants tuned at d = 32 / 100: slope > 0.01, jump > 4, drift < 0.5, mean(1000) > 15, gap > 10,
+    independent < 0.5 / < 0.3 (the explosion rate shrinks like 1/(2B), so they do not transfer). Negative control:
+    an independent batch (eps = inf) stays flat (|mean(L_max) - mean(L_min)| below the separation rise plus noise).
     """
     cfg = _cfg("C8", profile)
     df = record.frame("degenerate", exp.degenerate_batches(seed=seed, device=device, **cfg))
     m = df.groupby(["eps", "depth"]).log_grad.mean().unstack(-1)
     depths = list(m.columns)
-    L_max = depths[-1]
+    L_max, L_min = depths[-1], depths[0]
     half = min(depths, key=lambda L: abs(L - L_max / 2))
+    s_star = TI.mean_field_gradient_slope(cfg["batch"]) / 2  # C7's separation slope at this batch size
+    levels = sorted(m.index)
+    tq = _t_quantile(len(levels) * 2, int((df.groupby(["eps", "depth"]).log_grad.count() - 1).sum()))
+
+    def allowance(eps, La, Lb):
+        """s* |La - Lb| plus the seed noise of the difference of the two depth means (see C7)."""
+        g = df[df.eps == eps].groupby("depth").log_grad
+        v = g.var(ddof=1) / g.count()
+        return s_star * abs(La - Lb) + tq * math.sqrt(v[La] + v[Lb])
+
     dup = m.loc[0.0]
     s_dup = stats.slope(np.asarray(depths, float), dup.to_numpy()).slope
-    record.check("exact duplicates: slope per layer", s_dup, expected="> 0.01", tolerance="[C] 0.0174 (d=32)",
-                 passed=s_dup > 0.01, note="depth means " + ", ".join(f"{L}: {v:.2f}" for L, v in dup.items()))
-    if profile == "quick":
-        jump = float(dup[L_max] - dup[half])
-        record.check(f"exact duplicates: mean({L_max}) - mean({half})", jump, expected="> 4", tolerance="[C] 7.8",
-                     passed=jump > 4)
-    else:
-        record.check(f"exact duplicates: mean({L_max})", dup[L_max], expected="> 15", tolerance="[C] 22.6",
-                     passed=dup[L_max] > 15)
+    record.check("exact duplicates: slope per layer", s_dup, expected=f"> s* = {s_star:.5f}",
+                 tolerance="C7's separation slope m(B)/2; [C] 0.0174 (d=32)", passed=s_dup > s_star,
+                 note="depth means " + ", ".join(f"{L}: {v:.2f}" for L, v in dup.items()))
+    jump = float(dup[L_max] - dup[half])
+    record.check(f"exact duplicates: mean({L_max}) - mean({half})", jump,
+                 expected=f"> s* ({L_max} - {half}) = {s_star * (L_max - half):.3f}", tolerance="[C] 7.8 (d=32)",
+                 passed=jump > s_star * (L_max - half))
+    if math.inf in m.index:
         gap = float(dup[L_max] - m.loc[math.inf][L_max])
-        record.check("degenerate - non-degenerate at L_max", gap, expected="> 10", tolerance="[C] 22.6 vs -0.02",
-                     passed=gap > 10)
+        record.check("degenerate - non-degenerate at L_max", gap,
+                     expected=f"> s* (L_max - L_min) = {s_star * (L_max - L_min):.3f}",
+                     tolerance="the rise at the separation slope; [C] 22.6 vs -0.02 (d=100, L=1000)",
+                     passed=gap > s_star * (L_max - L_min))
     near = [e for e in sorted(m.index, reverse=True) if 0 < e < math.inf]
     if near:
         drift = {e: float(m.loc[e][L_max] - m.loc[e][half]) for e in near}
-        record.check(f"eps > 0: max |mean({L_max}) - mean({half})|", max(abs(v) for v in drift.values()),
-                     expected="< 0.5", tolerance="[C] <= 0.4", passed=all(abs(v) < 0.5 for v in drift.values()))
+        worst = max(abs(v) - allowance(e, L_max, half) for e, v in drift.items())
+        record.check(f"eps > 0: max_eps |mean({L_max}) - mean({half})| - allowance", worst, expected="< 0",
+                     tolerance=f"allowance s* ({L_max} - {half}) + t SE (t = {tq:.2f}, false-failure 1e-3); "
+                     "[C] drift <= 0.4", passed=worst < 0,
+                     note="drifts " + ", ".join(f"{e:g}: {v:.3f}" for e, v in drift.items()))
         plateau = [float(m.loc[e][depths[-2:]].mean()) for e in near]
         phi_in = df.groupby("eps").phi_input.mean()
         record.check("plateau level for eps = " + ", ".join(f"{e:g}" for e in near), plateau,
@@ -434,13 +477,10 @@ def test_c8_degenerate_batches(record, profile, device, seed):
                      passed=all(a < b for a, b in zip(plateau, plateau[1:])),
                      note="mean phi(X_0): " + ", ".join(f"{e:g}: {phi_in[e]:.2f}" for e in near))
     ind = m.loc[math.inf]
-    if profile == "quick":
-        flat = float(abs(ind.iloc[-1] - ind.iloc[0]))
-        record.check("independent batch: |mean(L_max) - mean(L_min)|", flat, expected="< 0.5", tolerance="as C7",
-                     passed=flat < 0.5, control=True)
-    else:
-        record.check("independent batch: max |mean|", float(ind.abs().max()), expected="< 0.3",
-                     tolerance="[C] -0.02 at L=1000", passed=float(ind.abs().max()) < 0.3, control=True)
+    flat = float(abs(ind[L_max] - ind[L_min]))
+    record.check("independent batch: |mean(L_max) - mean(L_min)| - allowance", flat - allowance(math.inf, L_max, L_min),
+                 expected="< 0", tolerance="allowance s* (L_max - L_min) + t SE; [C] -0.02 at L=1000 (d=100)",
+                 passed=flat < allowance(math.inf, L_max, L_min), control=True, note=f"|difference| = {flat:.3f}")
     record.verify()
 
 

@@ -19,6 +19,28 @@ from rcbench.theory import hermite as H
 
 EPS = float(np.finfo(np.float64).eps)
 
+#: Scale grid for ``rcbench audit --scales`` (claim id -> ``--set`` override dicts), chosen from the paper's regime
+#: before looking at results: mean-field claims need n << d (the figures use n = 10 with d = 1000-5000, the paper
+#: profile d = 2000), so widths go to 500 and 2000 and the batch to 20; inputs of another conditioning
+#: (degeneracy 10 instead of 100) where the claim is stated for a general input; more depth where a ratio is read
+#: at the last layer; the exact claims at larger matrices (their round-off bounds scale with n, d, kappa).
+SCALES: dict[str, list[dict[str, object]]] = {
+    "D2": [{"max_n": 40}],
+    "D3": [{"max_d": 40}],
+    "D4": [{"samples": 200_000}],
+    "D7": [{"n": 32}],
+    "D9": [{"d": 2000}, {"d": 500}, {"n": 20}],
+    "D10": [{"d": 2000}, {"d": 500}, {"seeds": 4}],
+    "D11": [{"d": 2000}, {"d": 500}],
+    "D12": [{"d": 2000}, {"depth": 30}],
+    "D13": [{"d": 2000}, {"degeneracy": 10.0}],
+    "D14": [{"d": 2000}, {"degeneracy": 10.0}],
+    "D15": [{"d": 2000}, {"depth": 15}],
+    "D17": [{"widths": (100, 500, 1000, 2000)}, {"n": 20}],
+    "D18": [{"widths": (100, 500)}, {"seeds": 20}],
+    "D19": [{"width": 2000}, {"batch": 16}],
+}
+
 
 def _cfg(claim, profile):
     return exp.config(claim, "quick" if profile == "quick" else "paper")

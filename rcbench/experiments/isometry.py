@@ -141,7 +141,8 @@ def config(claim_id: str, profile: str = "quick") -> dict:
 #: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): the
 #: paper's Gram potentials need a non-singular n x n Gram, i.e. n <= d (as the experiments' own require_n_le_d)
 REGIMES = {
-    **{cid: regime_n_le_d("n", "d") for cid in ("D7", "D8", "D9", "D10", "D11", "D12", "D13", "D14", "D15")},
+    **{cid: regime_n_le_d("n", "d") for cid in ("D7", "D8", "D9", "D10", "D10.all", "D11", "D12", "D13", "D14",
+                                                 "D15")},
     "D17": regime_n_le_d("n", "widths"),
     "D18": regime_n_le_d("n", "widths"),
     "D19": regime_n_le_d("batch", "width"),
