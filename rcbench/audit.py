@@ -51,10 +51,10 @@ RUN_COLUMNS = ["seed", "claim", "paper", "nodeid", "outcome", "failed_checks", "
 
 
 def _claims_dir() -> Path:
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
-        if (base / "claims" / "conftest.py").is_file():
-            return base / "claims"
-    raise FileNotFoundError("cannot find the claims/ folder; run from an rcbench checkout (pip install -e .)")
+    """The claims (installed ``rcbench.claims`` or the checkout's ``claims/``): one lookup for every command."""
+    from rcbench.pytest_plugin import claims_dir
+
+    return claims_dir()
 
 
 def _split(value) -> list[str]:
@@ -89,15 +89,18 @@ def _check_selection(papers: list[str], claims: list[str], *, profile: str, jobs
 
 
 def _pytest_command(seed: int, out: Path, *, profile: str, device: str, papers, claims, pytest_args) -> list[str]:
+    base = str(_claims_dir().parent)  # pytest's configuration pinned as in `rcbench run` (rcbench.cli._claims_command)
     cmd = [
-        sys.executable, "-m", "pytest", *_targets(papers, claims),
+        sys.executable, "-m", "pytest", *_targets(papers, claims), "-p", "rcbench.pytest_plugin",
+        "-c", os.devnull, "--rootdir", base, "--confcutdir", base,
         "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
-        "--profile", profile, "--device", device, "--seed", str(seed), "--results-dir", str(out),
+        "--rcbench-profile", profile, "--rcbench-device", device, "--rcbench-seed", str(seed),
+        "--rcbench-results-dir", str(out),
     ]  # fmt: skip
     if papers:
-        cmd += ["--paper", ",".join(papers)]
+        cmd += ["--rcbench-paper", ",".join(papers)]
     if claims:
-        cmd += ["--claim", ",".join(claims)]
+        cmd += ["--rcbench-claim", ",".join(claims)]
     return cmd + list(pytest_args)
 
 

@@ -169,7 +169,7 @@ def mutation_audit(
         ids = sorted({c for c, k in pairs if k == m.kind}, key=list(CLAIMS).index)
         d = out / m.name
         cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=ids,
-                                pytest_args=[f"--{m.kind}", m.spec, *pytest_args])  # fmt: skip
+                                pytest_args=[f"--rcbench-{m.kind}", m.spec, *pytest_args])  # fmt: skip
         info = A._run_seed(seed, d, {**options, "mutant": m.name, "claims": ids}, cmd, fresh, timeout, threads)
         if verbose:
             what = "reused" if info["reused"] else f"pytest exit {info['returncode']}, {info['wall_s']} s"

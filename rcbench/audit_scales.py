@@ -124,7 +124,7 @@ def scale_audit(
     def one(job) -> dict:
         claim, k, cfg, items = job
         d = out / claim / str(k)
-        extra = [a for item in items for a in ("--set", item)]
+        extra = [a for item in items for a in ("--rcbench-set", item)]
         cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=[claim],
                                 pytest_args=[*extra, *pytest_args])  # fmt: skip
         info = A._run_seed(seed, d, {**options, "claim": claim, "set": items}, cmd, fresh, timeout, threads)
