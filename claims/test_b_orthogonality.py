@@ -33,6 +33,29 @@ def _bonferroni_z(m: int, alpha: float = 1e-3) -> float:
     return float(norm.ppf(1 - alpha / (2 * max(1, m))))
 
 
+# Scale grid of the statistical claims (``rcbench audit --scales``; each dict is a set of ``--set`` overrides of the
+# claim's quick configuration), chosen from the paper's regime before looking at results: the widths of Figs. 2a/2b
+# (d = 16 .. 512, and 2048 as in the note's paper-scale profile), the batch sizes the note's paper-scale profiles
+# name (n in {2, 4, 8}), fewer layers averaged (Fig. 2b's 500-layer average is a protocol choice), fewer and more
+# runs (tolerances from the seed spread must follow the run count), the reproduction's near-collinear input law next
+# to the authors' degenerate one, and the n = 2 widths where Theorem 1 and App. B.1 are non-vacuous (d >= 36 n^4).
+# Kept to points that run in well under a minute each on one core.
+SCALES: dict[str, list[dict[str, object]]] = {
+    "B8": [{"widths": (32, 128, 512)}, {"draws": 500}, {"ns": (2, 4)}],
+    "B9": [{"widths": (32, 128, 512)}, {"draws": 500}],
+    "B10": [{"widths": (32, 128, 512)}, {"draws": 500}, {"ns": (2, 4)}],
+    "B11": [{"widths": (32, 128, 512)}, {"draws": 500}, {"ns": (2, 4)}],
+    "B12": [{"widths": (32, 128)}, {"widths": (64, 2048), "runs": 10}, {"depth": 80}, {"runs": 10}],
+    "B13": [{"depth": 200}, {"runs": 8}, {"widths": (16, 32, 64, 128, 256, 512, 1024, 2048)},
+            {"n": 8, "widths": (32, 64, 128, 256, 512)}, {"input": "collinear"}],
+    "B14": [{"ns": (4,), "widths": (64, 256, 1024)}, {"runs": 5}, {"ns": (8,), "depth": 200}],
+    "B15": [{"widths": (2**11, 2**13)}, {"runs": 8}, {"depth": 100}],
+    "B16": [{"width": 2**12}, {"runs": 10}, {"ns": (2, 4)}],
+    "B17": [{"widths": (2**11, 2**13)}, {"runs": 5}, {"depth": 100}],
+    "B19": [{"widths": (64, 256, 1024)}, {"runs": 8}, {"n": 8, "widths": (64, 256, 1024, 4096)}],
+    "B20": [{"widths": (64, 128)}, {"runs": 10}],
+}
+
 #: the survivor every scale-invariant chain claim explains: ``batch_axis_norm`` scales each feature column to unit
 #: mean square over the batch, i.e. it is paper B's BN (unit-norm columns) times sqrt(n), and V, V_hat,
 #: sigma_min^2 and c are functions of the trace-one sample Gram, which a global factor does not change

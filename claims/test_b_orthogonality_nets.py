@@ -22,6 +22,26 @@ from rcbench.experiments import orthogonality_nets as exp
 from rcbench.networks import NumericalDivergence
 from rcbench.theory import orthogonality as T
 
+# Scale grid of the statistical claims (``rcbench audit --scales``; each dict is a set of ``--set`` overrides of the
+# claim's quick configuration), chosen from the paper's regime before looking at results: Fig. 1 at more runs, at a
+# wider net with the same depth / width ratio, and at a less collinear input; §3.2's vanilla chain at the widths in
+# between the two calibrated ones; App. F's widths d = 32 .. 512 (the paper-scale range of Fig. 6) and a shorter
+# chain; Fig. 5 with twice the width and more batches; the initial-gap proxy with more seeds and an intermediate
+# depth (Fig. 3a has five depths); the training claims with more seeds.
+SCALES: dict[str, list[dict[str, object]]] = {
+    "B21": [{"seeds": 50}, {"width": 64, "depth": 100}, {"eps": 1e-2}],
+    "B22": [{"seeds": 40}, {"widths": (64,)}, {"widths": (32, 256)}],
+    "B23": [{"seeds": 8}, {"widths": (32, 64, 128, 256, 512), "depth": 200}],
+    "B24": [{"seeds": 8}, {"widths": (32, 64, 128, 256, 512), "depth": 200}],
+    "B25": [{"seeds": 8}, {"widths": (32, 64, 128, 256, 512), "depth": 200}],
+    "B26": [{"seeds": 100}, {"width": 200}],
+    "B27": [{"seeds": 16}, {"depths": (10, 20, 40)}],
+    "B28": [{"seeds": 16}, {"depths": (10, 20, 40)}],
+    "B29": [{"seeds": 6}],
+    "B30": [{"seeds": 10}],
+    "B31": [{"seeds": 6}],
+}
+
 
 def _cfg(claim: str, profile: str) -> dict:
     return exp.config(claim, "quick" if profile == "quick" else "paper")
