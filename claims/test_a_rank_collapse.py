@@ -291,7 +291,7 @@ def test_a5_fig3a_rank_tau(record, profile, device, seed):
     """Fig. 3a: the BN chain (no centring, ``M_0 = I``, N = d, ``I + gamma W``) has rank about 2.8, 4.6, 7.2, 11.1
     (16.8, 25.1) for d = 8 ... 64 (128, 256) for every gamma; log-log slope about 0.62.
 
-    Which statistic the figure plots is unclear (note §3): the notebook computes ``matrix_rank`` of M, but the plotted
+    Which statistic the figure plots is unclear (finding A5, ``rcbench/docs/findings.md``): the notebook computes ``matrix_rank`` of M, but the plotted
     values match rank_tau at tau = 0.5 averaged over layers ([C] 2.81, 4.45, 7.17, 10.96). This test asserts the
     paper's numbers with rank_0.5 (the reconstructed statistic); the notebook's statistic is tested (and fails) in
     :func:`test_a5_fig3a_notebook_statistic`. Tolerance: +-15% per width (read-off +-3.5% plus seed spread of the
@@ -334,7 +334,7 @@ def test_a5_fig3a_rank_tau(record, profile, device, seed):
     "curve is not the numerical rank (rank_0.5 matches within 4%, see test_a5_fig3a_rank_tau)"))
 def test_a5_fig3a_notebook_statistic(record, profile, device, seed):
     """The statistic the authors' notebook computes (``matrix_rank`` of the d x d Gram M) against Fig. 3a's plotted
-    values, +-15% per width. Expected to fail: the plot does not show this statistic (note §3, §5 item 5)."""
+    values, +-15% per width. Expected to fail: the plot does not show this statistic (finding A5, ``rcbench/docs/findings.md``)."""
     cfg = _cfg("A5", profile)
     frames = _a5_frames(profile, seed, device)
     _record_frames(record, frames)

@@ -2,7 +2,7 @@
 representations in deep random networks* (NeurIPS 2021, arXiv 2106.03970) — B6 and B21-B32.
 
 Layout: rcbench representations are ``(n, d)`` (rows = samples); the paper's ``H^T H`` (sample Gram) is ``H H^T``.
-Numbers quoted as [C] are the note's own CPU calibration (``/work/shared/papers/B_orthogonalizes.md``), [T] the
+Numbers quoted as [C] are the note's own CPU calibration (summarised per claim in ``rcbench/docs/claims/B.md``), [T] the
 third-party reproduction. The experiments live in :mod:`rcbench.experiments.orthogonality_nets`, the iterative
 initialisation in :mod:`rcbench.networks.iterative_init`.
 """
@@ -62,7 +62,7 @@ def test_b6_one_iterative_layer_lowers_gap(record, profile, device, seed):
     ``sqrt(s_i / sum s_j)`` (App. E; tolerance 1e-10, float64 round-off of an SVD), its Frobenius norm is 1, and by
     Cauchy-Schwarz the gap is strictly smaller — on the feature side (``d x d`` Gram, the side Eq. (6) whitens when
     ``N > d``) and on the sample side (Eq. 2, ``N x N`` Gram; it cannot reach 0 since ``V >= sqrt(1/d - 1/N)``).
-    The paper's V' must be orthogonal (we orthogonalise the slice by QR, note §2.7); the code's Sigma^{-1} variant and
+    The paper's V' must be orthogonal (we orthogonalise the slice by QR; see B6 in ``rcbench/docs/claims/B.md``); the code's Sigma^{-1} variant and
     the literal slice are recorded. Negative control: the reproduction's transposition bug (``Qh^T`` for ``Qh``) does
     not lower the gap ([C] 0.358 -> 0.353; here it raises it).
     """
@@ -196,7 +196,7 @@ def test_b23_conjecture_f1_L_floor(record, profile, device, seed, components):
     Paper ordering (not the reproduction's BN(F(WH))), n = 4, literal weights, K pooled over the post-burn-in Grams
     (symmetrised). Slope of log(mean L) against log d in [-0.65, -0.35] for ReLU, tanh, sin and 1 + tanh ([C] -0.53,
     -0.51, -0.51, -0.45); the band is centred on -1/2 and covers [C]'s spread between activations. The published Fig. 6
-    plots sin under every label (note §6.2.6), so this is the test the figure does not make. Negative control (B25):
+    plots sin under every label (finding B23, ``rcbench/docs/findings.md``), so this is the test the figure does not make. Negative control (B25):
     the same runs measured with V do not decay for the non-odd activations — a slope near 0 lies outside the band.
     ``--activation`` replaces the four activations by the user's.
     """
@@ -311,7 +311,7 @@ def test_b27_initial_gap_rises_with_depth(record, profile, device, seed, data_ro
     authors (all linear layers), Eq. (2) V of the last hidden layer on a fresh batch of 32 ([C] 0.90 -> 0.98 at depths
     10 -> 40). Asserted: the seed-mean gap increases from the shallowest to the deepest depth by more than 2 standard
     errors of the difference (Spearman(depth, mean gap) >= 0.9 when there are more than two depths, the paper
-    profile). The authors' logit measure is recorded too (note §6.2.2). Negative control: the Eq. (6) net at the same
+    profile). The authors' logit measure is recorded too (finding B27, ``rcbench/docs/findings.md``). Negative control: the Eq. (6) net at the same
     depths stays low (mean gap < 0.5 at the deepest depth), so depth alone does not force the rise.
     """
     user = components.substituted.get("init")
@@ -335,7 +335,7 @@ def test_b27_initial_gap_rises_with_depth(record, profile, device, seed, data_ro
                      passed=rho >= 0.9)
     lg = xa.groupby("depth").logit_gap.mean()
     record.check("Xavier logit gap by depth (authors' measure)", lg.round(4).to_dict(), expected="informational",
-                 tolerance="note §6.2.2", passed=True)
+                 tolerance="the authors' logit measure (finding B27)", passed=True)
     orth = df[df.variant == "paper"].groupby("depth").gap.mean()
     record.check(f"Eq. (6) gap at depth {hi} (control)", float(orth[hi]), expected="< 0.5",
                  tolerance="[C] 0.43-0.50", passed=float(orth[hi]) < 0.5, control=True)
@@ -460,7 +460,7 @@ def test_b30_sgd_orthogonalizes(record, profile, device, seed, data_root):
                  tolerance="decreasing: no-trend null rejected at 1e-2", passed=rho < rho_max)
     lg = df[df.arm == "trained"].groupby("epoch").logit_gap.mean()
     record.check("trained logit gap: init -> last (authors' measure)", [float(lg.iloc[0]), float(lg.iloc[-1])],
-                 expected="informational", tolerance="note §6.2.2", passed=True)
+                 expected="informational", tolerance="the authors' logit measure (finding B27)", passed=True)
     change = float((un.loc[last] - un.loc[0]).abs().max())
     rho_u = _spearman(un.index, un.mean(axis=1))
     record.check("untrained copy: max |gap(last) - gap(init)|", change, expected="< 0.05",
@@ -479,7 +479,7 @@ def test_b31_orthogonal_init_alleviates_slowdown(record, profile, device, seed, 
     batch 3 x width training samples, hidden layers only. Paper profile: depths 15-75 on CIFAR-10, asserted at the
     depths >= 60 (as Fig. 4). Asserted for the paper's Sigma^{-1/2} and the authors' Sigma^{-1}: seed-mean final loss
     below Xavier's; the ratio is recorded, no magnitude asserted. Negative control: the reproduction's buggy init
-    does not help (its final loss stays >= 0.75 x Xavier's; the reproduction's Fig. 4 failure, note §6.3). In 3 of
+    does not help (its final loss stays >= 0.75 x Xavier's; the reproduction's Fig. 4 failure, see B31 in ``rcbench/docs/claims/B.md``). In 3 of
     20 out-of-sample audit runs (seeds 21-40) its float32 SGD training diverged (NaN at the forward pass): that is
     recorded as the control's outcome (a diverging init does not help), never as loss data.
     """

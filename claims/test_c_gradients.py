@@ -3,7 +3,7 @@ batch normalization without gradient explosion* (ICLR 2024, arXiv 2310.02012).
 
 Layout: the paper's ``X`` (``d x n``) is rcbench's ``H = X^T`` (``n x d``); the isometry gap is
 :func:`rcbench.metrics.isometry_gap` of ``H`` (sample Gram, whose spectrum equals the paper's ``X X^T`` when
-``n = d``). Bracketed tags in the tolerances: [C] = the project's CPU calibration (paper note §8), [I] = our algebra.
+``n = d``). Bracketed tags in the tolerances: [C] = the project's CPU calibration (its values are in the provenance, ``rcbench/docs/claims/C.md``), [I] = our algebra.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Claims of paper D: Joudaki, Daneshmand, Bach, *On the impact of activation and normalization in obtaining
-isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399). Notes: ``D_isometry.md``.
+isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399). Provenance per claim: ``rcbench/docs/claims/D.md``.
 
 Layout: paper D writes a batch as ``n x d`` (samples x features), like rcbench; nothing is transposed. Constants:
 ``beta_0 = c_1^2 / (E sigma^2 - c_0^2)`` and ``beta_sigma = 2 - beta_0`` (the code's beta); Theorem A2's rate is
 ``alpha = 1 / beta_sigma``. Rates are tested through the potential gamma and the mean-field trajectory, never
-through "gap rate = 1/beta_sigma" (not robust to input conditioning, note §8). The general bound
+through "gap rate = 1/beta_sigma" (not robust to input conditioning, the project's calibration [C]). The general bound
 ``gap <= 2 n gamma`` is false (note T3) and is not asserted anywhere.
 """
 

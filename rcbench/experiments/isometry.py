@@ -1,5 +1,5 @@
 """Experiments of paper D: Joudaki, Daneshmand, Bach, *On the impact of activation and normalization in obtaining
-isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399); notes ``D_isometry.md``.
+isometric embeddings at initialization* (NeurIPS 2023, arXiv 2305.18399); provenance per claim: ``rcbench/docs/claims/D.md``.
 
 Layout: paper D already writes a batch as ``X in R^{n x d}`` (samples x features) with Gram ``G = X X^T``, like
 rcbench; nothing is transposed. The LN-MLP is ``x_{l+1} = LN(sigma(W_l x_l))`` with ``W_l ~ N(0, 1/d)``, LN = centre

@@ -15,7 +15,7 @@ with ``e = -1/2`` (paper) and ``V'`` built from the slice ``P[:d, :d]``. The out
 ``s^{1+e} / c``: with ``e = -1/2`` and ``c = ||Sigma^{1/2}||_F = sqrt(sum s)`` they are ``sqrt(s_i / sum_j s_j)``, which
 makes the gap strictly smaller unless ``H`` is already orthogonal (App. E, B6).
 
-Variants (:data:`VARIANTS`), because the paper, the authors' code and a reproduction differ (note §2.7, §6.2, §6.3):
+Variants (:data:`VARIANTS`), because the paper, the authors' code and a reproduction differ (provenance of B6 and B31 in ``rcbench/docs/claims/B.md``):
 
 ``paper``         ``e = -1/2``; ``V' = `` the orthogonal factor of ``QR(P[:d, :d])`` (sign-fixed) — a d x d slice of
                   a matrix with orthonormal columns is not itself orthogonal, App. E needs an orthogonal ``V'``;

@@ -53,19 +53,26 @@ class ReportResult(dict):
     """``{"md": Path, "html": Path, "rows": [...], "counts": {...}, "figures": int, "drawn": int}``."""
 
 
-def load_docs(run_dir: Path, claims_dir: Path | None = None) -> dict:
-    """Docstrings of the run's tests: ``claims_doc.json`` stored by ``rcbench run``, else read from ``claims_dir``."""
-    f = Path(run_dir) / DOCS_FILE
-    if f.is_file():
-        return json.loads(f.read_text(encoding="utf-8"))
-    if claims_dir is not None and Path(claims_dir).is_dir():
-        from rcbench.report.sources import docs_by_nodeid
+def load_docs(run_dir: Path, claims_dir: Path | None = None, nodeids=()) -> dict:
+    """Docstrings of the run's tests: ``claims_doc.json`` stored by ``rcbench run``; tests it lacks (a claims file
+    that did not parse when the run started, an older run) are read from ``claims_dir`` when given."""
+    from rcbench.report.sources import doc_for, docs_by_nodeid
 
+    f = Path(run_dir) / DOCS_FILE
+    docs = {}
+    if f.is_file():
         try:
-            return docs_by_nodeid(claims_dir)
+            docs = json.loads(f.read_text(encoding="utf-8"))
+        except ValueError:
+            docs = {}
+    missing = [n for n in nodeids if doc_for(n, docs) is None] if docs else list(nodeids) or [None]
+    if missing and claims_dir is not None and Path(claims_dir).is_dir():
+        try:
+            scanned = docs_by_nodeid(claims_dir)
         except Exception:
-            return {}
-    return {}
+            scanned = {}
+        docs = {**scanned, **docs}
+    return docs
 
 
 def render_report(run_dir, *, claims_dir=None, figures: bool = True, progress: bool | None = None) -> ReportResult:
@@ -74,7 +81,9 @@ def render_report(run_dir, *, claims_dir=None, figures: bool = True, progress: b
     ``progress``: a tqdm bar on stderr while the figures are drawn (``None``: only when stderr is a terminal)."""
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    ctx = build_context(run, run_dir, load_docs(run_dir, claims_dir), figures=figures, progress=progress)
+    nodeids = [t["nodeid"] for t in run["run"].get("tests", [])]
+    docs = load_docs(run_dir, claims_dir, nodeids)
+    ctx = build_context(run, run_dir, docs, figures=figures, progress=progress)
     env = _environment_jinja()
     md = write_atomic(run_dir / "report.md", env.get_template("report.md.j2").render(**ctx))
     page = write_atomic(run_dir / "report.html", env.get_template("report.html.j2").render(**ctx))

@@ -54,8 +54,24 @@ def _braces(s: str, code: bool) -> str:
     return s
 
 
+_IDENT_RE = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}(?![\w])")
+
+
 def prose(s: str) -> str:
-    """The plain-text math of prose (outside code) as Unicode, with super/subscript placeholders."""
+    """The plain-text math of prose (outside code) as Unicode, with super/subscript placeholders. Identifiers with two
+    or more underscores (``test_a5_fig3a_rank_tau``, ``gamma_vs_theory``) are names, not math, and stay as written."""
+    names: list[str] = []
+
+    def keep(m):
+        names.append(m.group(0))
+        return f"\ue020{len(names) - 1}\ue021"
+
+    s = _IDENT_RE.sub(keep, s)
+    s = _prose(s)
+    return re.sub("\ue020(\\d+)\ue021", lambda m: names[int(m.group(1))], s)
+
+
+def _prose(s: str) -> str:
     s = s.replace("**", "\ue010")  # Markdown bold keeps its asterisks through the operator rules
     s = re.sub(r"(?<=[\w)\]])\ue010(?=[\w(-])", "^", s)  # ... except a Python power x**2
     s = s.replace("\ue010", "**")

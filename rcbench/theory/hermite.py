@@ -1,5 +1,5 @@
 """Hermite expansion of an activation, the constants beta_0 / beta_sigma, dual kernels and their mean-field
-recursion (paper D: Joudaki, Daneshmand, Bach, NeurIPS 2023; notes ``D_isometry.md`` §1.4-§1.5, §3, T2, T3).
+recursion (paper D: Joudaki, Daneshmand, Bach, NeurIPS 2023; provenance of D4-D7 in ``rcbench/docs/claims/D.md``; T2, T3 as in the report's legend).
 
 Conventions
 -----------

@@ -90,7 +90,7 @@ def near_isometry_rate(d: int) -> float:
     """Per-layer relative contraction of ``phi`` that Corollary 4 guarantees near isometry: ``1 / (d (d + 2))``.
 
     Near isometry ``phi ~ sum (lam - 1)^2 / (2 d)``, hence ``drop ~ -phi / (d (d + 2))`` (our algebra [I]). The
-    measured rate is about ``2 / d`` (note §8.1), i.e. the theorem is conservative by ``~2 (d + 2)``.
+    measured rate is about ``2 / d`` (the project's calibration [C]: 0.120, 0.061, 0.040, 0.020 per layer for d = 16, 32, 50, 100), i.e. the theorem is conservative by ``~2 (d + 2)``.
     """
     d = int(d)
     if d < 1:
