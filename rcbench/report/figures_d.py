@@ -17,6 +17,7 @@ from rcbench.report.plotting import (
     finish,
     hline,
     identity_figure,
+    integer_axis,
     log_axis,
     new_figure,  # fmt: skip
     reference,
@@ -36,8 +37,13 @@ def _acts(df) -> list[str]:
     return sorted(acts, key=lambda a: -BETA.get(a, 0))
 
 
-def _color(a: str, i: int):
-    return "0.45" if a == "identity" else COLORS[i % len(COLORS)]
+#: one colour per activation across paper D's figures (identity grey: the linear control).
+ACT_COLOR = {"exp": COLORS[0], "relu": COLORS[1], "sin": COLORS[2], "tanh": COLORS[3], "sigmoid": COLORS[4],
+             "he2": COLORS[5], "he3": COLORS[6], "gelu": COLORS[7], "selu": "#bcbd22", "identity": "0.45"}  # fmt: skip
+
+
+def _color(a: str, i: int = 0):
+    return ACT_COLOR.get(str(a), COLORS[i % len(COLORS)])
 
 
 def _lab(data, a: str) -> str:
@@ -91,7 +97,7 @@ def d3_columns(data):
     ax.scatter(df.iso, df.iso_bn, s=6, alpha=0.5, color=COLORS[0], label="trials")
     reference(ax, [0, 1], [0, 1], "no change: I(C_BN) = I(C)")
     finish(ax, "isometry I(C) of C = HᵀH", "I(C_BN) after scaling the columns", title="T1, BN analogue",
-           loc="upper left")  # fmt: skip
+           loc="lower right")  # fmt: skip
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     return [("D3: scaling the features (columns) to equal norm never lowers the isometry (every trial on or above the "
@@ -125,18 +131,20 @@ def d4_hermite(data):
 @figure("D5")
 def d5_mehler(data):
     df = data.frame("mehler")
-    fig, (ax,) = new_figure(w=3.8)
+    fig, (ax,) = new_figure(w=3.3, right=2.4)
     for i, (a, g) in enumerate(df.groupby("activation")):
-        g = g.dropna(subset=["series", "reference"]).sort_values("rho")
-        if g.empty:
+        g = g.dropna(subset=["rho"]).sort_values("rho")
+        col = "relative_error" if "relative_error" in g.columns and g.relative_error.notna().any() else "error"
+        if g.empty or col not in g.columns:
             continue
-        err = (g.series - g.reference).abs() / np.maximum(g.reference.abs(), 1e-300)
-        ax.plot(g.rho, err.clip(lower=1e-17), "o-", ms=2.5, lw=0.8, color=COLORS[i % len(COLORS)], label=a)
+        err = g[col].abs().clip(lower=1e-17)
+        ax.plot(g.rho, err, marker="o", ms=2.5, lw=0.8, color=COLORS[i % len(COLORS)], label=a,
+                ls="-" if i < len(COLORS) else "--")  # fmt: skip
     hline(ax, 1e-6, "tolerance (smooth σ): 1e-6")
     hline(ax, 1e-3, "tolerance (ReLU, series tail): 1e-3", color="0.5", ls=":")
     log_axis(ax)
-    finish(ax, "correlation ρ", "|Mehler series − quadrature| / |κ(ρ)| (log)", title="Lemma A8: κ(ρ) = Σ c_k² ρ^k",
-           loc="center right", ncol=2)  # fmt: skip
+    finish(ax, "correlation ρ", "|series − quadrature|, relative (log)", title="Lemma A8: κ(ρ) = Σ c_k² ρ^k",
+           outside=True)  # fmt: skip
     return [("D5: the Mehler series of the dual kernel matches direct quadrature at every ρ and activation (ReLU "
              "within its series-tail tolerance); κ̂(0) = 0, κ̂(1) = 1 and κ̂′(0) = β₀ hold to round-off.", fig)]
 
@@ -146,7 +154,7 @@ def d6_contraction(data):
     df = data.frame("contraction_grid").dropna(subset=["alpha"])
     fig, (ax,) = new_figure(w=3.6)
     for i, r in enumerate(df.itertuples()):
-        ax.scatter(r.alpha, r.max_ratio, s=16, color="0.45" if r.activation == "identity" else COLORS[i % 8],
+        ax.scatter(r.alpha, r.max_ratio, s=16, color=_color(r.activation, i),
                    label=str(r.activation), zorder=3)  # fmt: skip
     lo, hi = float(df.alpha.min()), 1.0
     reference(ax, [lo, hi], [lo, hi], "bound Ψ(κ̂)/Ψ(ρ) ≤ 1/β_σ")
@@ -195,9 +203,9 @@ def d8_ln_and_sawtooth(data):
         df = data.frame("ln_steps")
         fig, (ax,) = new_figure(w=3.6)
         for i, (a, g) in enumerate(df.groupby("activation")):
-            seed_band(ax, g, "layer", "gap_centred", label=f"{_lab(data, a)}: after centring", color=COLORS[i],
+            seed_band(ax, g, "layer", "gap_centred", label=f"{_lab(data, a)}: after centring", color=_color(a, i),
                       marker=None, ls=":")  # fmt: skip
-            seed_band(ax, g, "layer", "gap_ln", label=f"{_lab(data, a)}: after LN's scaling", color=COLORS[i],
+            seed_band(ax, g, "layer", "gap_ln", label=f"{_lab(data, a)}: after LN's scaling", color=_color(a, i),
                       marker="o", ms=2)  # fmt: skip
         log_axis(ax)
         finish(ax, "layer ℓ", GAP, title="T1: LN's scaling step never raises the gap", loc="upper right")
@@ -214,7 +222,7 @@ def d8_ln_and_sawtooth(data):
             de = df[df["epoch"] == e]
             for i, act in enumerate(_acts(de)):
                 g = de[de["activation"].astype(str) == act].groupby(["position", "seed"], as_index=False).isometry.mean()
-                seed_band(ax, g, "position", "isometry", label=_lab(data, act), color=COLORS[i], marker=".")
+                seed_band(ax, g, "position", "isometry", label=_lab(data, act), color=_color(act, i), marker=".")
             ticks = sorted(df["position"].unique())
             norms = [t for t in ticks if t % 3 == 2]
             ax.set_xticks(norms)
@@ -240,8 +248,8 @@ def d9_tracks(data):
     for i, a in enumerate(acts):
         g = df[df.activation.astype(str) == a]
         seed_band(ax, _pos(g, "gap"), "layer", "gap", label=f"{_lab(data, a)}, d = {int(g.d.iloc[0])}",
-                  color=COLORS[i], marker="o", ms=2)  # fmt: skip
-        seed_band(ax, _pos(g, "mf_gap"), "layer", "mf_gap", label=None, color=COLORS[i], marker=None, ls="--",
+                  color=_color(a, i), marker="o", ms=2)  # fmt: skip
+        seed_band(ax, _pos(g, "mf_gap"), "layer", "mf_gap", label=None, color=_color(a, i), marker=None, ls="--",
                   band=False, lw=0.9)  # fmt: skip
     ax.plot([], [], "--", color="0.3", lw=0.9, label="mean-field trajectory (T2 + T3)")
     log_axis(ax)
@@ -298,7 +306,7 @@ def d11_floor(data):
     ax = axes[1]
     for i, a in enumerate(acts):
         g = df[df.activation.astype(str) == a]
-        seed_band(ax, g, "layer", "ratio", label=_lab(data, a), color=COLORS[i], marker=None, agg="median")
+        seed_band(ax, g, "layer", "ratio", label=_lab(data, a), color=_color(a, i), marker=None, agg="median")
     hline(ax, 1.15, "judged: median ≤ 1.15")
     finish(ax, "depth ℓ", "γ / bound (median over seeds)", title="ratio to the bound", loc="upper right")
     return [("D11: at finite width the potential follows the contraction bound plus a 4/√d floor (left, dashed); the "
@@ -324,7 +332,7 @@ def d12_linear(data):
                   color="0.4", ls=":")  # fmt: skip
     finish(ax, "depth ℓ", GAP, title="T4: He₁ has no bias towards isometry", loc="lower left")
     return [("D12: with a linear activation the gap of the LN-MLP does not fall with depth (flat, as the mean field); "
-             "ReLU's falls by two orders (contrast).", fig)]
+             "ReLU's falls far below it (contrast).", fig)]
 
 
 @figure("D13")
@@ -333,7 +341,7 @@ def d13_centring(data):
     norm = data.user("norm")
     fig, (ax,) = new_figure(w=3.8)
     arms = [(f"{_lab(data, act)}, LN without centring", a[a.activation == act],
-             {"color": COLORS[i], "ls": ":"}) for i, act in enumerate(_acts(a))]  # fmt: skip
+             {"color": _color(act, i), "ls": ":"}) for i, act in enumerate(_acts(a))]  # fmt: skip
     arms.append((f"ReLU, LN with centring{' (' + norm.replace(':', '.') + ')' if norm else ''}", b, {"color": "black"}))
     _gap_arms(ax, arms, data)
     finish(ax, "depth ℓ", GAP, title="T2: LN must centre after σ", loc="lower left")
@@ -357,7 +365,7 @@ def d15_hermite(data):
     df = data.frame("trace")
     fig, (ax,) = new_figure(w=3.6)
     arms = [(_lab(data, a), df[df.activation == a], {"color": c, "ls": ls})
-            for a, c, ls in (("he3", COLORS[3], "-"), ("he2", COLORS[0], "-"), ("relu", "0.45", ":"))]
+            for a, c, ls in (("he3", _color("he3"), "-"), ("he2", _color("he2"), "-"), ("relu", "0.45", ":"))]
     _gap_arms(ax, arms, data)
     finish(ax, "depth ℓ", GAP, title="T4: pure Hermite activations", loc="lower left")
     return [("D15: the pure Hermite activations He₂ and He₃ (c₁ = 0, β_σ = 2) contract fastest, He₃ fastest, far "
@@ -371,7 +379,7 @@ def d16_gain(data):
     for i, (a, g) in enumerate(df.groupby("activation")):
         g = g.sort_values("gain")
         st = {"ls": ":", "marker": "s", "mfc": "none"} if a == "sigmoid(2x)" else {"marker": "o"}
-        ax.plot(g.gain, g.beta_sigma, color=COLORS[i % 8], label=a, ms=3.5, **st)
+        ax.plot(g.gain, g.beta_sigma, color=_color("tanh" if a == "sigmoid(2x)" else a, i), label=a, ms=3.5, **st)
     finish(ax, "weight gain g", "β_σ of σ(g x)", title="§3 gain table", loc="upper left", ncol=2)
     return [("D16: the weight gain changes β_σ for tanh (increasing in g) but not for the positively homogeneous ReLU "
              "(flat); sigmoid(2x) has tanh's β_σ.", fig)]
@@ -442,22 +450,21 @@ def d20_training(data):
     fig, axes = new_figure(2, w=3.0)
     ax = axes[0]
     for i, a in enumerate(acts):
-        seed_band(ax, df[df.activation == a], "epoch", "loss", label=_lab(data, a), color=COLORS[i])
+        seed_band(ax, df[df.activation == a], "epoch", "loss", label=_lab(data, a), color=_color(a, i))
     log_axis(ax)
+    integer_axis(ax)
     finish(ax, "epoch", "training loss (log)", title="T5: training speed ordered by β_σ", loc="upper right")
     ax = axes[1]
     last = df[df.epoch == df.epoch.max()]
     xs = [BETA.get(a, np.nan) for a in acts]
     for i, a in enumerate(acts):
         g = last[last.activation == a]
-        ax.scatter(np.full(len(g), xs[i]), g.loss, s=10, color=COLORS[i], alpha=0.6)
-        ax.errorbar([xs[i]], [g.loss.mean()], yerr=[g.loss.std()], fmt="D", ms=5, color=COLORS[i], capsize=3,
+        ax.scatter(np.full(len(g), xs[i]), g.loss, s=10, color=_color(a, i), alpha=0.6)
+        ax.errorbar([xs[i]], [g.loss.mean()], yerr=[g.loss.std()], fmt="D", ms=5, color=_color(a, i), capsize=3,
                     label=f"{_lab(data, a)}: mean ± sd")  # fmt: skip
-    ax.plot(xs, [last[last.activation == a].loss.mean() for a in acts], "--", color="0.4", lw=0.8,
-            label="predicted order: faster with larger β_σ")  # fmt: skip
     log_axis(ax)
-    finish(ax, "β_σ of the activation", f"loss after epoch {int(df.epoch.max())} (log)", title="final loss vs β_σ",
-           loc="upper right")  # fmt: skip
+    finish(ax, "β_σ of the activation", f"loss after epoch {int(df.epoch.max())} (log)",
+           title="final loss vs β_σ (T5: falls as β_σ grows)", loc="upper right")  # fmt: skip
     return [("D20: ReLU (largest β_σ) trains fastest and sigmoid (β_σ ≈ 1.016) slowest, the order T5 predicts "
              f"(left: mean and band over {seeds_text(df)}; right: final loss per seed, judged by paired 95% lower "
              "confidence bounds).", fig)]

@@ -35,7 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocat
 __all__ = ["FIGURES", "figure", "ClaimData", "new_figure", "seed_band", "every_seed", "paper", "reference",
            "hline", "finish", "deviation_bars", "bar_groups", "COLORS", "CONTROL", "PAPER", "THEORY", "log_axis",
            "width_axis", "label_component", "seeds_text", "parse_number", "STYLE", "check_value",
-           "check_tolerance", "identity_items", "identity_figure"]  # fmt: skip
+           "check_tolerance", "identity_items", "identity_figure", "integer_axis"]  # fmt: skip
 
 Figures = list[tuple[str, Figure]]
 #: claim id -> fn(data: ClaimData) -> [(caption, Figure)].
@@ -162,6 +162,11 @@ def _tick_text(v, _pos=None) -> str:
 PLAIN = FuncFormatter(_tick_text)
 
 
+def integer_axis(ax, which: str = "x"):
+    """Integer ticks (epochs, layer counts)."""
+    (ax.xaxis if which == "x" else ax.yaxis).set_major_locator(MaxNLocator(6, integer=True))
+
+
 def log_axis(ax, which: str = "y"):
     """A log axis with no minor ticks (each tick is an artist: minor ticks are slow), labelled at decades, or at
     1-2-5 when the data span less than two decades. Call it after plotting (it reads the data limits)."""
@@ -218,17 +223,21 @@ def _broken(xs: np.ndarray, *ys: np.ndarray, log: bool = False):
 
 def seed_band(ax, df: pd.DataFrame, x: str, y: str, *, seed: str | None = "seed", label=None, color=None,
               marker="o", ls="-", band: bool = True, logx: bool = False, ms=None, lw=None, alpha=0.2, agg="mean",
-              **kw):  # fmt: skip
+              bridge: bool | None = None, **kw):  # fmt: skip
     """Mean (or ``agg``) of ``y`` over seeds against ``x``, markers at the recorded ``x`` only, the band between the
-    lowest and highest seed; lines only join evenly recorded points. Non-finite values are dropped. Returns the
-    aggregated series."""
+    lowest and highest seed. Along a chain (``x == "layer"``, or ``bridge=False``) lines only join evenly recorded
+    layers; across separate networks (a depth or width sweep) consecutive points are joined. Non-finite values are
+    dropped. Returns the aggregated series."""
     d = df[[x, y] + ([seed] if seed and seed in df.columns else [])].replace([np.inf, -np.inf], np.nan).dropna()
     if d.empty:
         return None
     g = d.groupby(x)[y]
     m = g.agg(agg)
     xs = m.index.to_numpy(float)
-    xb, mb = _broken(xs, m.to_numpy(float), log=logx)
+    if bridge is None:
+        bridge = x != "layer"
+    brk = (lambda a, *b, log=False: (a, *b)) if bridge else _broken
+    xb, mb = brk(xs, m.to_numpy(float), log=logx)
     style = {"lw": lw or 1.2, "ms": ms or (3 if len(xs) <= 60 else 1.5)}
     style.update(kw)
     (line,) = ax.plot(xb, mb, marker=marker if len(xs) <= 200 else None, ls=ls, color=color, label=label, **style)
@@ -238,8 +247,8 @@ def seed_band(ax, df: pd.DataFrame, x: str, y: str, *, seed: str | None = "seed"
         if alone:
             ax.plot(xb[alone], mb[alone], ls="none", marker="o", ms=2.5, color=line.get_color())
     if band and seed and seed in d.columns and (g.size() > 1).any():
-        _, lo, hi = _broken(xs, g.min().to_numpy(float), g.max().to_numpy(float), log=logx)
-        ax.fill_between(_broken(xs, xs, log=logx)[0], lo, hi, color=line.get_color(), alpha=alpha, lw=0)
+        xf, lo, hi = brk(xs, g.min().to_numpy(float), g.max().to_numpy(float), log=logx)
+        ax.fill_between(xf, lo, hi, color=line.get_color(), alpha=alpha, lw=0)
     return m
 
 
