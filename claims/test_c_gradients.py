@@ -541,61 +541,71 @@ def test_c9_mean_reduction_at_depth(record, profile, device, seed):
     record.verify()
 
 
-@pytest.mark.claim("C10", components=("activation",))
+@pytest.mark.claim("C10", components=("activation",),
+                   mutants={"linear_activation": "the shaped claim holds a fortiori for the identity (nothing to "
+                            "shape: the paper's identity curve of Fig. 5 is bounded with and without the gain); the "
+                            "unshaped-explosion arms use the built-in tanh and sin, not the substitute",
+                            "tanh_activation": "sound: the claim's own shaped tanh"})
 def test_c10_activation_shaping(record, profile, device, seed, components):
     """§4-§5, Eq. 11, Fig. 5: with ``alpha_l = (l+1)^{-0.4}`` (``gain_schedule(-0.4)``; the authors' ``run.py``
     negates its ``--gain-exponent 0.4`` flag, the schedule itself decays) shaped tanh and sin BN nets (torch BN,
     bias, orthogonal) keep bounded gradients of ``fc_1``; without the gain they explode.
 
-    Directional (axis ranges only). Quick (d = n = 32, L <= 200, 8 seeds, float64): with gain all finite, depth
-    means in [-3, 0] ([C] -2.25 ... -0.84) and slope <= 2e-3 ([C] -0.0028 ... -0.0017). Sample size: with 3 seeds
-    the shaped-tanh slope (mean over seeds, then OLS over depth) had mean -1.34e-3, sd 1.06e-3 over 44 audit runs
-    and a heavy upper tail: one run at 2.14e-3 (master seed 44; next highest 0.45e-3), one seed's depth-200
-    gradient dominating a mean of 3. With 8 seeds (pilot, master seeds 0-99): mean -1.69e-3, sd 0.52e-3, highest
-    -0.03e-3, so the bound 2e-3 sits 7 sd above the mean (0 of 100 runs above 0); sin -2.66e-3 (highest -0.84e-3),
-    identity -5.27e-3. Paper (d = n = 100,
-    L <= 1000): finite and in [-3.5, 0] ([C] -2.78 ... -0.68). Negative control (alpha = 1, built-in sin and tanh):
-    slope(tanh) > 0.05 and slope(sin) > 0.08 ([C] 0.088, 0.13); paper: tanh >= 30 at L = 500, sin >= 20 at L = 200
-    ([C] 42, 26.4). Identity without gain stays flat (|slope| < 2e-3).
+    Directional (axis ranges only). "Bounded" and "explodes" are judged against the separation slope of C7 for
+    mean-centred BN, ``s* = m_c(B)/2`` with ``m_c(B) = 0.5 log((B-2)/(B-3))`` (the mean-field rate of a
+    Gaussian-weight centred-BN net at batch B: 0.0170 at B = 32, 0.0051 at B = 100), so the bounds follow the
+    configuration. Shaped (with gain): all finite, slope <= s* ([C] -0.0028 ... -0.0017 at d = 32), and no depth
+    mean above mean(L_min) + s* (L - L_min) + t SE (no rise as large as at the separation slope, seed noise at
+    false-failure 1e-3, Bonferroni); the level is recorded ([C] -2.25 ... -0.84 at d = 32, -2.78 ... -0.68 at
+    d = 100). Sample size: with 3 seeds the shaped-tanh slope had a heavy upper tail (one of 44 audit runs at
+    2.14e-3, master seed 44), so 8 seeds (pilot, master seeds 0-99: mean -1.69e-3, sd 0.52e-3, highest
+    -0.03e-3). Negative control (alpha = 1, built-in sin and tanh): slope > s* ([C] 0.088 tanh, 0.13 sin at
+    d = 32; d = 100: tanh 42 at L = 500, sin 26.4 at L = 200). Identity without gain stays flat: |slope| < s*.
+    Replaces constants tuned at d = n = 32 / 100: shaped means in [-3, 0] / [-3.5, 0] and slope <= 2e-3,
+    unshaped slope(tanh) > 0.05, slope(sin) > 0.08, |slope(identity)| < 2e-3, tanh >= 30 at L = 500 and sin >= 20
+    at L = 200 (paper). The shaped nets' level (~ -1 to -3) is not asserted: it is set by the readout and the
+    loss, not by the claim; their slight decline with depth (vanishing, not explosion) is recorded in the slope.
     """
     cfg = _cfg("C10", profile)
-    paper = profile != "quick"
     acts = ["identity", "sin", "tanh"]
     if "activation" in components.substituted:  # a substituted activation is tested alone
         shaped = {components.substituted["activation"]: components.activation("tanh")}
     else:
         shaped = {a: a for a in acts}
-    lo = -3.5 if paper else -3.0
+    s_star = TI.mean_field_gradient_slope(cfg["batch"], centered=True) / 2
     for name, act in shaped.items():
         df = record.frame(f"gain_{name}", exp.gradient_sweep(norm="batchnorm1d", activation=act, gain_exponent=-0.4,
                                                              bias=True, seed=seed, device=device, **cfg))
         m = _depth_means(df)
         finite = bool(np.isfinite(df.log_grad).all())
-        record.check(f"shaped {name}: depth means of log-grad", [round(v, 3) for v in m.tolist()],
-                     expected=f"finite, in [{lo:g}, 0]", tolerance="[C] -2.25 ... -0.84 (d=32); -2.78 ... -0.68 "
-                     "(d=100)", passed=finite and bool(((m >= lo) & (m <= 0)).all()))
-        if not paper:
-            s = _slope(m)
-            record.check(f"shaped {name}: slope per layer", s, expected="<= 2e-3", tolerance="[C] -0.0028 ... -0.0017",
-                         passed=s <= 2e-3)
+        s = _slope(m) if finite else math.nan
+        record.check(f"shaped {name}: slope per layer", s, expected=f"finite, <= s* = {s_star:.5f}",
+                     tolerance="s* = m_c(B)/2 (centred BN); [C] -0.0028 ... -0.0017 (d=32)",
+                     passed=finite and s <= s_star,
+                     note="depth means " + ", ".join(f"{L}: {v:.3f}" for L, v in m.items()))
+        if finite:
+            g = df.groupby("depth").log_grad
+            var_mean = (g.var(ddof=1) / g.count()).reindex(m.index)
+            tq = _t_quantile(len(m) - 1, int((g.count() - 1).sum()))
+            allow = s_star * (np.asarray(m.index, float) - m.index[0]) + tq * np.sqrt(var_mean + var_mean.iloc[0])
+            excess = float(((m - m.iloc[0]) - allow).iloc[1:].max())
+            record.check(f"shaped {name}: max_L mean(L) - mean(L_min) - allowance", excess, expected="< 0",
+                         tolerance=f"allowance s* (L - L_min) + t SE (t = {tq:.2f}, false-failure 1e-3)",
+                         passed=excess < 0)
     for name in ("identity", "sin", "tanh"):
         df = record.frame(f"nogain_{name}", exp.gradient_sweep(norm="batchnorm1d", activation=name, bias=True,
                                                                seed=seed, device=device, **cfg))
         m = _depth_means(df)
+        finite = bool(np.isfinite(m).all())
+        s = _slope(m) if finite else math.inf  # a non-finite log-grad (overflow) counts as exploded
+        note = "depth means " + ", ".join(f"{L}: {v:.2f}" for L, v in m.items())
         if name == "identity":
-            s = _slope(m)
-            record.check("unshaped identity: slope per layer", s, expected="|slope| < 2e-3",
-                         tolerance="[C] flat (identity needs no shaping)", passed=abs(s) < 2e-3)
-        elif paper:
-            L, target = (500, 30) if name == "tanh" else (200, 20)
-            v = float(m.get(L, np.nan))
-            record.check(f"unshaped {name}: mean log-grad at L={L}", v, expected=f">= {target}",
-                         tolerance="[C] 42 (tanh, 500), 26.4 (sin, 200)", passed=v >= target, control=True)
+            record.check("unshaped identity: slope per layer", s, expected=f"|slope| < s* = {s_star:.5f}",
+                         tolerance="flat (identity needs no shaping)", passed=abs(s) < s_star, note=note)
         else:
-            s = _slope(m)
-            target = 0.05 if name == "tanh" else 0.08
-            record.check(f"unshaped {name}: slope per layer", s, expected=f"> {target}",
-                         tolerance="[C] 0.088 (tanh), 0.13 (sin)", passed=s > target, control=True)
+            record.check(f"unshaped {name}: slope per layer", s, expected=f"> s* = {s_star:.5f}",
+                         tolerance="[C] 0.088 (tanh), 0.13 (sin) at d = 32; 42 at L = 500 (tanh), 26.4 at L = 200 "
+                         "(sin) at d = 100", passed=s > s_star, control=True, note=note)
     record.verify()
 
 
