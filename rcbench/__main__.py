@@ -1,0 +1,7 @@
+"""``python -m rcbench`` is the ``rcbench`` command."""
+
+import sys
+
+from rcbench.cli import main
+
+sys.exit(main())
