@@ -207,8 +207,11 @@ def probe_component(spec: str, kind: str):
 
 
 def _probe_output(fn, x: torch.Tensor, bad: str, *, elementwise: bool) -> None:
+    import warnings
+
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. softmax's implicit dim: the probe's verdict says what is wrong
             y = fn(x.clone())
     except Exception as exc:
         raise ValueError(f"{bad}: raised {exc!r} on a float64 batch of shape {tuple(x.shape)}") from None
@@ -218,7 +221,8 @@ def _probe_output(fn, x: torch.Tensor, bad: str, *, elementwise: bool) -> None:
     if not bool(torch.isfinite(y).all()):
         raise ValueError(f"{bad}: produced NaN or inf on a standard normal batch of shape {tuple(x.shape)}")
     if elementwise:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             perm = torch.randperm(x.numel(), generator=torch.Generator().manual_seed(1))
             xp = x.reshape(-1)[perm].reshape(x.shape)
             yp = fn(xp.clone())

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import time
 from pathlib import Path
@@ -409,8 +408,7 @@ def pytest_sessionfinish(session, exitstatus):
                 }
             )
             if rec:
-                rows.extend(dict(r, params=json.dumps(rec.params, sort_keys=True) if rec.params else "")
-                            for r in rec.rows())  # fmt: skip
+                rows.extend(rec.rows())  # params as JSON (ClaimRecorder.rows)
                 for name, df in rec.frames.items():
                     write_frame(out / FRAMES_DIR / f"{claim.id}__{name}.csv", df)
         names = ("profile", "device", "seed", "paper", "claim", "data-root", "results", *KIND_NAMES)

@@ -15,6 +15,7 @@ Typical use in a claim test::
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -119,7 +120,8 @@ class ClaimRecorder:
             raise AssertionError(f"claim {self.claim}: {len(failed)} check(s) failed\n" + "\n".join(lines))
 
     def rows(self) -> list[dict]:
-        return [dict(asdict(c), nodeid=self.nodeid, params=str(self.params) if self.params else "") for c in self.checks]
+        params = json.dumps(self.params, sort_keys=True, default=str) if self.params else ""  # JSON, not a repr
+        return [dict(asdict(c), nodeid=self.nodeid, params=params) for c in self.checks]
 
 
 def _plain(value):

@@ -299,3 +299,202 @@ def test_checks_happen_before_any_work(monkeypatch):
         with pytest.raises((ValueError, TypeError)):
             MLP(4, 8, 2, **kwargs)
     assert not calls
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the command line and the pytest harness: refused before any work, one line, exit 2 (rcbench) / 4 (pytest)
+# ---------------------------------------------------------------------------------------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+NO_CUDA = not torch.cuda.is_available()
+
+
+def _cli(capsys, monkeypatch, *argv):
+    """``rcbench <argv>`` in-process with pytest never started: (exit status, stderr)."""
+    import rcbench.cli as cli
+
+    def no_work(*a, **k):
+        raise AssertionError(f"work started: {a}")
+
+    monkeypatch.setattr(cli.subprocess, "run", no_work)
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err
+    return code, err
+
+
+RUN_REFUSED = {
+    # argv -> regex the one line must match (it names the argument and what is valid)
+    "norm not a module factory": (["--norm", "math:sqrt"], r"--norm math:sqrt: not a factory f\(num_features\) -> "
+                                  r"nn.Module.*returned float, not an nn.Module"),  # fmt: skip
+    "norm constructor needs other args": (["--norm", "torch.nn:GroupNorm"],
+                                          r"--norm torch.nn:GroupNorm: .*'num_channels'.*functools.partial"),
+    "norm wrong shape": (["--norm", "torch.nn:Flatten"], None),  # Flatten(8) = Flatten(start_dim=8): raises/shape
+    "init not an init": (["--init", "math:sqrt"], r"--init math:sqrt: not a function f\(shape, generator, dtype\)"),
+    "activation not elementwise": (["--activation", "torch.nn:Softmax"], r"--activation torch.nn:Softmax: .*"
+                                   r"not elementwise"),  # fmt: skip
+    "activation not callable on a tensor": (["--activation", "math:sqrt"], r"--activation math:sqrt: "),
+    "device tpu": (["--device", "tpu"], r"--device tpu: not a torch device name; valid here: cpu, auto"),
+    "seed negative": (["--seed", "-1"], r"--seed: the master seed must be a non-negative integer, got -1"),
+    "unknown claim": (["--claim", "Z9"], r"--claim: unknown claim id 'Z9'; .*valid ids: A1–A11, B1–B32"),
+    "unknown paper": (["--paper", "Q"], r"--paper: unknown paper 'Q'; valid: A, B, C, D"),
+    "data root missing": (["--data-root", "/nonexistent/rcbench-data"], r"--data-root /nonexistent/rcbench-data: "
+                          r"not a directory.*cifar-10-batches-py.*never downloads"),  # fmt: skip
+    "activation on a claim without one": (["--activation", "torch.nn:GELU", "--claim", "D10"],
+                                          r"--activation: no selected claim\(s\) D10 takes a activation; the "
+                                          r"claims that do: .*D4"),  # fmt: skip
+    "executor without store": (["--executor", "local"], r"--executor computes into a results store"),
+}
+if NO_CUDA:
+    RUN_REFUSED["device cuda unavailable"] = (["--device", "cuda"], r"--device cuda: cuda is not available on this "
+                                              r"machine; valid here: cpu, auto")  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(RUN_REFUSED))
+def test_rcbench_run_refuses_before_any_work(case, capsys, monkeypatch, tmp_path):
+    argv, match = RUN_REFUSED[case]
+    code, err = _cli(capsys, monkeypatch, "run", "--results-dir", str(tmp_path / "r"), *argv)
+    assert code == 2, err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("rcbench run: "), err
+    if match:
+        import re
+
+        assert re.search(match, lines[0]), lines[0]
+    assert "download=True" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_claim_ids_are_case_insensitive(capsys, monkeypatch, tmp_path):
+    import rcbench.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli.subprocess, "run", lambda cmd, *a, **k: seen.append(cmd) or (_ for _ in ()).throw(
+        KeyboardInterrupt))  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["run", "--claim", "a3,b13", "--paper", "c", "--results-dir", str(tmp_path / "r")])
+    cmd = seen[0]
+    assert cmd[cmd.index("--rcbench-claim") + 1] == "A3,B13" and cmd[cmd.index("--rcbench-paper") + 1] == "C"
+
+
+def test_rcbench_list_refuses_unknown_paper_and_accepts_lower_case(capsys, monkeypatch):
+    code, err = _cli(capsys, monkeypatch, "list", "--paper", "Q")
+    assert code == 2 and err.strip() == "rcbench list: --paper: unknown paper 'Q'; valid: A, B, C, D (see `rcbench list`)"
+    code, _ = _cli(capsys, monkeypatch, "list", "--paper", "a", "--json")
+    assert code == 0
+
+
+def test_results_dir_reuse_refused_unless_overwrite(capsys, monkeypatch, tmp_path):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "run.json").write_text("{}")
+    code, err = _cli(capsys, monkeypatch, "run", "--claim", "A1", "--results-dir", str(earlier))
+    assert code == 2 and "holds an earlier run; give a new directory or --overwrite" in err
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("not a run")
+    code, err = _cli(capsys, monkeypatch, "run", "--claim", "A1", "--overwrite", "--results-dir", str(other))
+    assert code == 2 and "not empty and not an rcbench results directory" in err
+    assert (other / "mine.txt").read_text() == "not a run"
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('{"tests": [{"nodeid": "x", "claim": "A1", "outcome": "passed"}', r"truncated JSON"),
+    ("{not json", r"corrupt JSON"),
+    ("[1, 2]", r"not an rcbench run"),
+    ('{"tests": [{"claim": "A1"}]}', r"test entry 0 lacks nodeid/claim/outcome"),
+])  # fmt: skip
+def test_report_and_compare_name_a_corrupt_run_file(content, problem, capsys, monkeypatch, tmp_path):
+    import re
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "run.json").write_text(content)
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "run.json").write_text('{"tests": []}')
+    for argv in (["report", str(bad)], ["compare", str(good), str(bad)], ["compare", str(bad), str(good)]):
+        code, err = _cli(capsys, monkeypatch, *argv)
+        assert code == 2, (argv, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert str(bad / "run.json") in err and re.search(problem, err), err
+
+
+def test_missing_run_dir_for_report_and_compare(capsys, monkeypatch, tmp_path):
+    for argv in (["report", str(tmp_path / "none")], ["compare", str(tmp_path / "none"), str(tmp_path / "none")]):
+        code, err = _cli(capsys, monkeypatch, *argv)
+        assert code == 2 and "is not an rcbench results directory" in err and "Traceback" not in err
+
+
+def test_dataset_missing_under_data_root_is_named_with_its_layout(tmp_path):
+    from rcbench.data import DataSetMissing, torchvision_dataset
+
+    for name, layout in (("cifar10", "cifar-10-batches-py"), ("mnist", "MNIST/raw"), ("fashionmnist", "FashionMNIST")):
+        with pytest.raises(DataSetMissing, match=layout) as info:
+            torchvision_dataset(name, tmp_path)
+        assert "download=True" not in str(info.value) and "never downloads" in str(info.value)
+
+
+HARNESS_REFUSED = {
+    # pytest options of the harness (short spelling of the checkout): pytest.UsageError, exit 4, one ERROR line
+    "seed": (["--seed", "-1"], "the master seed must be a non-negative integer, got -1"),
+    "device": (["--device", "tpu"], "--rcbench-device tpu: not a torch device name; valid here: cpu, auto"),
+    "claim": (["--claim", "Z9"], "--rcbench-claim: unknown claim id 'Z9'"),
+    "norm": (["--norm", "math:sqrt"], "--norm math:sqrt: not a factory"),
+    "data root": (["--data-root", "/nonexistent/rcbench-data"], "--rcbench-data-root /nonexistent/rcbench-data: not a"),
+}
+
+
+@pytest.mark.parametrize("case", list(HARNESS_REFUSED))
+def test_pytest_harness_refuses_before_collection(case, tmp_path):
+    import subprocess
+    import sys
+
+    argv, message = HARNESS_REFUSED[case]
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "claims" / "conftest.py"), "-p",
+                           "no:cacheprovider", "--co", "-q", "--results-dir", str(tmp_path / "r"), *argv],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert message in proc.stderr and "INTERNALERROR" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+TINY_DATA_CLAIM = '''
+import pytest
+
+from rcbench.data import torchvision_dataset
+
+
+@pytest.mark.claim("A9")
+def test_needs_mnist(record, data_root):
+    torchvision_dataset("mnist", data_root)
+    record.check("x", 1.0, expected=1.0, tolerance="exact", passed=True)
+    record.verify()
+'''
+
+
+def test_missing_data_set_skips_the_claim_with_the_layout(tmp_path):
+    """A --data-root without the claim's data set: the claim is skipped (never failed), the reason names the data set
+    and the folder torchvision expects, and never suggests download=True."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    shutil.copy(ROOT / "claims" / "conftest.py", claims / "conftest.py")
+    (claims / "test_tiny.py").write_text(TINY_DATA_CLAIM)
+    (tmp_path / "data").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(claims), "-p", "rcbench.pytest_plugin", "-p",
+                           "no:cacheprovider", "-q", "-rs", "--rcbench-data-root", str(tmp_path / "data"),
+                           "--rcbench-results-dir", str(tmp_path / "r")], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    test = json.loads((tmp_path / "r" / "run.json").read_text())["tests"][0]
+    assert test["outcome"] == "skipped" and test["verdict"] != "failed"
+    assert "MNIST" in test["reason"] and "MNIST/raw" in test["reason"] and "never downloads" in test["reason"]
+    assert "download=True" not in proc.stdout + proc.stderr + test["reason"]
