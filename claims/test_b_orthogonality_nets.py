@@ -311,7 +311,11 @@ def test_b26_standard_bn_relu(record, profile, device, seed, data_root, componen
     Authors' chain act -> linear -> BN (training-mode BatchNorm without affine), width 100, batch 8, 30 layers,
     Xavier-normal (ReLU gain), 50 runs, synthetic correlated inputs (CIFAR-10 with --data-root). BN: V at layer 30 below
     0.3 and below half the input's V ([C] 0.19 vs 0.63); flat tail (|mean V(30) - mean V(15)| < 0.05, the 50-run SE is
-    ~0.01). Negative control, the vanilla arm: V at layer 30 above 0.85 ([C] 0.92) and increasing (Spearman > 0.9).
+    ~0.01). Negative control, the vanilla arm: V at layer 30 above 0.85 ([C] 0.92) and increasing (Spearman above
+    :func:`rcbench.stats.trend_threshold`, 0.58 for 31 layers; was a fixed 0.9). The magnitudes 0.3 and 0.85 are
+    Fig. 5's protocol (n = 8: centred BN keeps V >= sqrt(1/(n(n-1))) = 0.134, the rank-(n-1) minimum, and the
+    ReLU correlation map, not the width, sets the vanilla level), so they hold for the widths of the grid, not for
+    other batch sizes.
     """
     cfg = _cfg("B26", profile)
     norm = components.norm("bn_centered")
@@ -327,8 +331,9 @@ def test_b26_standard_bn_relu(record, profile, device, seed, data_root, componen
     rho = _spearman(m.index, m["vanilla"])
     record.check("vanilla: mean V at the last layer", vL, expected="> 0.85", tolerance="[C] 0.92",
                  passed=vL > 0.85, control=True)
-    record.check("vanilla: Spearman(layer, mean V)", rho, expected="> 0.9", tolerance="directional",
-                 passed=rho > 0.9, control=True)
+    rho_min = stats.trend_threshold(len(m))
+    record.check("vanilla: Spearman(layer, mean V)", rho, expected=f"> {rho_min:.3f}",
+                 tolerance="increasing: no-trend null rejected at 1e-3", passed=rho > rho_min, control=True)
     record.verify()
 
 
