@@ -495,11 +495,16 @@ def test_d8_tanh_ln_step_in_training(record, profile, device, seed, data_root):
     record.verify()
 
 
-@pytest.mark.claim("D9", components=("activation",))
+@pytest.mark.claim("D9", components=("activation",),
+                   mutants={"linear_activation": "D9 asserts that the finite-width net tracks the mean field, which "
+                            "holds for the identity too (its MF gap is constant and the finite-width gap stays "
+                            "within the tolerance): the nonlinearity is no mechanism of D9",
+                            "tanh_activation": "sound: one of the claim's own activations"})
 def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, components):
     """T2 + T3: a finite-width LN-MLP (d = 1000, n = 10, L = 20) follows the mean-field gap trajectory from the
     same input. Statistic: relative error |gap - gap_MF| / gap_MF on layers with gap_MF > 0.1, pooled over
-    relu/tanh/sigmoid and 4 seeds: median <= 0.15, 90th percentile <= 0.35 (note's thresholds; the note's [C]
+    relu/tanh/sigmoid and 4 seeds: median <= 0.15, 90th percentile <= 0.35 at d = 1000, both scaled by
+    sqrt(1000/d) at other widths (finite-width fluctuations ~ 1/sqrt(d)) (note's thresholds; the note's [C]
     per-activation median 0.06-0.07, p90 0.16-0.27). Our calibration (gram-chain sampler, 8 x 3 seeds per
     activation): per-activation median 0.02-0.13, p90 0.07-0.34; pooled over activations and 4 seeds it is
     tighter (see report). Negative control: a ReLU net against tanh's MF trajectory (wrong kernel) has median
@@ -512,13 +517,18 @@ def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, compon
     sel = df[df.mf_gap > 0.1]
     rel = (sel.gap - sel.mf_gap).abs() / sel.mf_gap
     med, p90 = float(rel.median()), float(rel.quantile(0.9))
+    # the note's bounds are for d = 1000; the finite-width error of the Gram entries (hence of the gap) scales like
+    # 1/sqrt(d) (CLT over the d features), so both bounds scale by sqrt(1000/d): at d = 2000 the median bound is
+    # 0.106 (the note's paper-scale criterion 0.08 was calibrated on layers with MF gap > 0.05, [C] 0.04-0.06)
+    scale = math.sqrt(1000 / cfg["d"])
+    b_med, b_p90 = 0.15 * scale, 0.35 * scale
     for a, r in rel.groupby(sel.activation):
         record.check(f"{a}: median / p90 relative error (info)", [float(r.median()), float(r.quantile(0.9))],
                      expected="note [C]: 0.06-0.07 / 0.16-0.27", tolerance="recorded", passed=True)
-    record.check("pooled median relative error (MF gap > 0.1)", med, expected="<= 0.15",
-                 tolerance="2x the note's [C] median", passed=med <= 0.15)
-    record.check("pooled 90th percentile", p90, expected="<= 0.35", tolerance="1.3x the note's [C] p90",
-                 passed=p90 <= 0.35)
+    record.check("pooled median relative error (MF gap > 0.1)", med, expected=f"<= 0.15 sqrt(1000/d) = {b_med:.3f}",
+                 tolerance="2x the note's [C] median at d = 1000, scaled 1/sqrt(d)", passed=med <= b_med)
+    record.check("pooled 90th percentile", p90, expected=f"<= 0.35 sqrt(1000/d) = {b_p90:.3f}",
+                 tolerance="1.3x the note's [C] p90 at d = 1000, scaled 1/sqrt(d)", passed=p90 <= b_p90)
     if "relu" in cfg["activations"] and "tanh" in cfg["activations"]:
         r = df[df.activation == "relu"].set_index(["layer", "seed"]).gap
         m = df[df.activation == "tanh"].set_index(["layer", "seed"]).mf_gap
@@ -763,19 +773,24 @@ def test_d12_linear_activation_no_isometry_bias(record, profile, device, seed):
     record.verify()
 
 
-@pytest.mark.claim("D13", components=("norm",))
+@pytest.mark.claim("D13", components=("norm",),
+                   mutants={"layernorm_norm": "sound: torch's LayerNorm centres and scales each sample as LN"})
 def test_d13_centring_is_necessary(record, profile, device, seed, components):
     """T2 (directional): LN must centre after the activation. ReLU, degeneracy 100, d = 1000, L = 30, 4 seeds:
     without centring (``ln_nocenter``, or the user's ``--norm``) gap(30) >= 0.8 gap(1) for every seed (note [C]
     4.6 -> 5.4; calibrated min ratio 1.12); with centring gap(30) <= 0.05 gap(1) for every seed ([C] 0.003;
     calibrated max 0.0066). Sigmoid without centring: gap(10) > 2 gap(0) (calibrated >= 3.7; its gap reaches
     +inf, a singular Gram, by l = 30). exp without centring also gains no isometry (gap(30) >= 0.8 gap(1)).
-    The no-centring arm is the negative control of the centring arm and vice versa."""
+    The no-centring arm is the negative control of the centring arm and vice versa. The norm under test
+    (``--norm``) plays LN in the centring arm: a norm that does not centre each sample after the activation (none,
+    a scalar rescale, row scaling without centring, per-feature batch scaling) leaves the gap high and fails it.
+    (Until this change the user's norm replaced the *no-centring* arm, so a correct LN failed the claim.)"""
     cfg = _cfg("D13", profile)
     L = cfg["depth"]
-    nocenter = components.norm("ln_nocenter")
-    a = exp.ln_trace(("relu", "exp", "sigmoid"), device=device, seed=seed, mean_field=False, norm=nocenter, **cfg)
-    b = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, norm="ln", **cfg)
+    centring = components.norm("ln")  # the norm under test plays LN (the centring arm)
+    a = exp.ln_trace(("relu", "exp", "sigmoid"), device=device, seed=seed, mean_field=False, norm="ln_nocenter",
+                     **cfg)
+    b = exp.ln_trace(("relu",), device=device, seed=seed, mean_field=False, norm=centring, **cfg)
     record.frame("no_centring", a)
     record.frame("centring", b)
     pa, pb = _gap_table(a), _gap_table(b)
