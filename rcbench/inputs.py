@@ -131,7 +131,8 @@ def component_claims(kinds, ids=(), letters=(), claims_path=None) -> None:
         takers = [c for c, comps in declared.items() if kind in comps]
         if not any(kind in declared[c] for c in selected):
             what = f"claim(s) {', '.join(ids)}" if ids else f"paper(s) {', '.join(letters)}" if letters else "claims"
-            raise ValueError(f"--{kind}: no selected {what} takes a {kind}; the claims that do: "
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"--{kind}: no selected {what} takes {article} {kind}; the claims that do: "
                              f"{', '.join(takers) or 'none'}")  # fmt: skip
 
 

@@ -235,6 +235,12 @@ def pytest_collection_modifyitems(config, items):
             drop.append(item)
         else:
             keep.append(item)
+    if overridden and drop and not any(_claim_id(it) is not None for it in keep):
+        takers = sorted({_claim_id(it) for it in claim_items if overridden <= set(_claim_components(it))},
+                        key=lambda c: (c[0], int(c[1:]) if c[1:].isdigit() else 0))  # fmt: skip
+        kinds = " and ".join(("an " if k[0] in "aeiou" else "a ") + k for k in sorted(overridden))
+        raise pytest.UsageError(f"--rcbench-{'/'.join(sorted(overridden))}: no selected claim takes {kinds}; the "
+                                f"claims that do: {', '.join(takers) or 'none'}")
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

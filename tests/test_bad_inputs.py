@@ -342,7 +342,7 @@ RUN_REFUSED = {
     "data root missing": (["--data-root", "/nonexistent/rcbench-data"], r"--data-root /nonexistent/rcbench-data: "
                           r"not a directory.*cifar-10-batches-py.*never downloads"),  # fmt: skip
     "activation on a claim without one": (["--activation", "torch.nn:GELU", "--claim", "D10"],
-                                          r"--activation: no selected claim\(s\) D10 takes a activation; the "
+                                          r"--activation: no selected claim\(s\) D10 takes an activation; the "
                                           r"claims that do: .*D4"),  # fmt: skip
     "executor without store": (["--executor", "local"], r"--executor computes into a results store"),
 }
@@ -444,6 +444,9 @@ HARNESS_REFUSED = {
     "claim": (["--claim", "Z9"], "--rcbench-claim: unknown claim id 'Z9'"),
     "norm": (["--norm", "math:sqrt"], "--norm math:sqrt: not a factory"),
     "data root": (["--data-root", "/nonexistent/rcbench-data"], "--rcbench-data-root /nonexistent/rcbench-data: not a"),
+    "activation on a claim without one": (["--activation", "torch.nn:GELU", "--claim", "D10"],
+                                          "--rcbench-activation: no selected claim takes an activation; the claims "
+                                          "that do: D4"),  # fmt: skip
 }
 
 
@@ -453,7 +456,8 @@ def test_pytest_harness_refuses_before_collection(case, tmp_path):
     import sys
 
     argv, message = HARNESS_REFUSED[case]
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "claims" / "conftest.py"), "-p",
+    target = ROOT / "claims" / ("test_d_isometry.py" if "--activation" in argv else "conftest.py")
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(target), "-p",
                            "no:cacheprovider", "--co", "-q", "--results-dir", str(tmp_path / "r"), *argv],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 4, proc.stdout + proc.stderr
