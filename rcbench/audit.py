@@ -259,15 +259,25 @@ def exact_claim(claim_id: str) -> bool:
     return kind.startswith("exact") and not any(w in kind for w in ("statistical", "training", "monte"))
 
 
+#: a float this close to an integer (relative) is a saturated discrete statistic (a Spearman correlation of 1 that
+#: round-off wrote as 0.9999999999999999, a count); one below ROUNDOFF_FLOOR in magnitude sits at the float64 floor
+#: (an identity error of 2.2e-16, a gap decayed to round-off), where equal values over seeds carry no information
+INTEGER_RTOL, ROUNDOFF_FLOOR = 1e-9, 1e-12
+
+
 def _discrete(value) -> bool:
     """A value that can be the same over seeds without a hidden seed: a bool, int, string, ``None``, a non-finite
-    or integer-valued float (a saturated count, rank, fraction 0 or 1, an infinite gap), or a list of those."""
+    float (an infinite gap), a float within :data:`INTEGER_RTOL` of an integer (a saturated count, rank, fraction
+    0 or 1, correlation 1; within 1e-9 of 0, a round-off residual such as a quadrature's Parseval error), a float at
+    the round-off floor (``|v| <= ROUNDOFF_FLOOR``), or a list of those."""
     if isinstance(value, (list, tuple)):
         return all(_discrete(v) for v in value)
     if value is None or isinstance(value, (bool, int, str)):
         return True
     if isinstance(value, float):
-        return not math.isfinite(value) or value.is_integer()
+        if not math.isfinite(value) or abs(value) <= ROUNDOFF_FLOOR:
+            return True
+        return abs(value - round(value)) <= INTEGER_RTOL * max(1.0, abs(value))
     return True
 
 

@@ -92,7 +92,8 @@ def test_hidden_seed_flag(tmp_path):
                              _chk("quadrature vs closed form", 1.2e-15, deterministic=True)],
             ("t_c7", "C7"): [_chk("slope", 0.01 * seed),  # varies with the seed
                              _chk("rank", 32),  # discrete: a saturated rank
-                             _chk("fraction", 1.0), _chk("gap", float("inf")),
+                             _chk("fraction", 1.0), _chk("gap", float("inf")), _chk("spearman", 0.9999999999999999),
+                             _chk("identity error", 2.220446049250313e-16),  # at the round-off floor
                              _chk("curve", [0.5, 0.25]),  # identical non-integer list: flagged
                              _chk("only in seed 1", 0.3) if seed == 1 else _chk("slope2", 0.1 * seed)],
             ("t_b1", "B1"): [_chk("max identity error", 2.2e-16)],  # B1's kind is exact
