@@ -199,11 +199,10 @@ def _components(row: dict, docs: dict, subs: dict) -> list[dict]:
         for k in entry.get("components") or []:
             kinds.setdefault(k, set())
         for k, v in (entry.get("defaults") or {}).items():
-            kinds.setdefault(k, set()) if k in kinds else None
             if k in kinds:
-                kinds[k].update(str(x) for x in v)
-    return [{"kind": k, "paper": ", ".join(sorted(v)) or "the paper's", "used": subs.get(k)} for k, v in
-            sorted(kinds.items())]  # fmt: skip
+                kinds[k].update(str(x) for x in v if x not in ("?", None))
+    return [{"kind": k, "paper": ", ".join(sorted(v)) or "the paper's own", "used": subs.get(k)}
+            for k, v in sorted(kinds.items())]  # fmt: skip
 
 
 def _check_rows(row: dict) -> list[dict]:

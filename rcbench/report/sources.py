@@ -130,9 +130,10 @@ def components_by_claim(claims_dir: str | Path) -> dict[str, list[str]]:
 
 
 def docs_by_nodeid(claims_dir: str | Path) -> dict[str, dict]:
-    """``claims/<file>::<function>`` -> ``{claim, doc, xfail, components}`` (parametrisation suffixes dropped)."""
+    """``claims/<file>::<function>`` -> ``{claim, doc, xfail, components, defaults}`` (parametrisation suffixes
+    dropped; ``defaults``: the paper's components the test builds, e.g. ``{"norm": ["bn"]}``)."""
     return {
-        e["nodeid_prefix"]: {k: e[k] for k in ("claim", "doc", "xfail", "components")}
+        e["nodeid_prefix"]: {k: e[k] for k in ("claim", "doc", "xfail", "components", "defaults")}
         for e in scan_claims(claims_dir)
         if e.get("function")
     }
