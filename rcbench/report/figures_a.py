@@ -78,7 +78,7 @@ def a1_inequalities(data):
         if len(v) == 2:
             items.append(("control: r − rank_0.9 without (1−τ)²", float(v[1]) - float(v[0]), 0.0))
             control.add(len(items) - 1)
-    fig, (ax,) = new_figure(w=3.4, h=0.3 * len(items) + 0.5, left=2.5, top=0.35)
+    fig, (ax,) = new_figure(w=3.4, h=0.3 * len(items) + 0.5, left=2.5, top=0.5)
     deviation_bars(ax, items, xlabel="largest violation over 200 random spectra (log)", control=control)
     ax.set_ylabel("inequality (Thm 2, §1.3)")
     return [("A1: no rank inequality is ever violated (0 = never; ticks: the 1e-9 round-off slack); grey: without "
@@ -141,7 +141,7 @@ def a3_sqrt_d(data):
                   band=False, logx=True, **CONTROL)  # fmt: skip
     width_axis(ax, xs)
     log_axis(ax)
-    finish(ax, "width d (log)", "depth-averaged soft rank (log)", title="Thm 2: r = Ω(√d)", loc="upper left")
+    finish(ax, "width d (log)", "depth-averaged soft rank (log)", title="Thm 2: r = Ω(√d)", loc="lower right")
     ax = axes[1]
     b0 = bn[bn.norm == bn.norm.iloc[0]]
     for i, (w, g) in enumerate(b0.groupby("width")):
@@ -156,8 +156,8 @@ def a3_sqrt_d(data):
 @figure("A4")
 def a4_fig2(data):
     bn, van = data.frame("bn_chain"), data.frame("vanilla_chain")
-    fig, (ax,) = new_figure(w=3.8)
-    seed_band(ax, bn, "layer", "numerical_rank", label=_bn_label(data, "BN (centred, population std)"),
+    fig, (ax,) = new_figure(w=3.3, right=2.3)
+    seed_band(ax, bn, "layer", "numerical_rank", label=_bn_label(data, "centred, population std"),
               color=COLORS[0])  # fmt: skip
     seed_band(ax, van, "layer", "numerical_rank", label="control: no normalisation", **CONTROL)
     ax.axhspan(9, 10, color="black", alpha=0.12, lw=0, label="paper Fig. 2: BN rank ≈ 9–10")
@@ -167,7 +167,7 @@ def a4_fig2(data):
     ax.plot([L0, bn.layer.max()], [15, 15], color="0.3", lw=0.8, ls="-.")
     log_axis(ax)
     finish(ax, "depth ℓ", "numerical rank of H_ℓ (float64, log)", title="Fig. 2, linear, d = N = 32",
-           loc="center right")  # fmt: skip
+           outside=True)  # fmt: skip
     return [(f"A4: with BN the float64 rank stays near the paper's 9–10 over {int(bn.layer.max())} layers; without "
              f"normalisation it collapses to 1–2 (mean and band of {seeds_text(bn)}).", fig)]
 
@@ -199,7 +199,7 @@ def a5_fig3a(data):
     width_axis(ax, widths)
     log_axis(ax)
     finish(ax, "width d (log)", f"rank_0.5, mean over layers ≥ {burn} (log)", title="Fig. 3a values",
-           loc="upper left")  # fmt: skip
+           loc="lower right")  # fmt: skip
     ax = axes[1]
     g0 = bn[np.isinf(bn.gamma)] if np.isinf(bn.gamma).any() else bn
     for i, (w, g) in enumerate(g0.groupby("width")):
@@ -218,12 +218,12 @@ def a6_fig3b(data):
     bn, van = data.frame("bn_recovery"), data.frame("vanilla_recovery")
     fig, axes = new_figure(2, w=3.0)
     ax = axes[0]
-    seed_band(ax, bn, "layer", "soft_rank", label=_bn_label(data, "BN"), color=COLORS[0])
+    seed_band(ax, bn, "layer", "soft_rank", label=_bn_label(data, "diag(M Mᵀ)^−½ M"), color=COLORS[0])
     seed_band(ax, van, "layer", "soft_rank", label="control: no normalisation", **CONTROL)
     ax.plot([bn.layer.max()], [3.5], marker="^", color="black", ls="none", label="judged: r(H_30) ≥ 3.5")
     finish(ax, "depth ℓ", SOFT_RANK, title="rank recovers from 1 1ᵀ + 1e-5 noise", loc="upper left")
     ax = axes[1]
-    every_seed(ax, bn, "layer", "eig_ratio", color=COLORS[0], label=_bn_label(data, "BN") + " (each seed)")
+    every_seed(ax, bn, "layer", "eig_ratio", color=COLORS[0], label=_bn_label(data, "diag(M Mᵀ)^−½ M") + ", each seed")
     every_seed(ax, van, "layer", "eig_ratio", color="0.45", ls=":", label="control: no normalisation (each seed)")
     ax.plot([20], [5e-5], marker="v", color="black", ls="none", label="judged at ℓ = 20: geo-mean ≥ 5e-5")
     ax.plot([20], [3e-6], marker="1", color="black", ls="none", ms=7, label="every seed ≥ 3e-6")
@@ -242,7 +242,7 @@ def a7_relu(data):
     burn = _burn_in(bn)
     fig, axes = new_figure(2, w=3.0)
     ax = axes[0]
-    seed_band(ax, bn, "layer", "soft_rank", label=_bn_label(data, "BN (centred)") + " + ReLU", color=COLORS[0],
+    seed_band(ax, bn, "layer", "soft_rank", label=_bn_label(data, "centred BN") + " + ReLU", color=COLORS[0],
               marker=None)  # fmt: skip
     seed_band(ax, van, "layer", "soft_rank", label="control: ReLU, no normalisation", marker=None,
               **{k: v for k, v in CONTROL.items() if k not in ("marker", "mfc")})  # fmt: skip
@@ -250,7 +250,7 @@ def a7_relu(data):
             label=f"judged: mean over ℓ ≥ {burn} ≥ 3.5")  # fmt: skip
     finish(ax, "depth ℓ", SOFT_RANK + " after ReLU", title="soft rank", loc="center right")
     ax = axes[1]
-    seed_band(ax, bn, "layer", "numerical_rank", label=_bn_label(data, "BN") + " + ReLU", color=COLORS[0], marker=None)
+    seed_band(ax, bn, "layer", "numerical_rank", label=_bn_label(data, "centred BN") + " + ReLU", color=COLORS[0], marker=None)
     seed_band(ax, van, "layer", "numerical_rank", label="control: no normalisation", marker=None,
               **{k: v for k, v in CONTROL.items() if k not in ("marker", "mfc")})  # fmt: skip
     hline(ax, int(bn.width.iloc[0]), f"judged: full rank d = {int(bn.width.iloc[0])}")
@@ -262,9 +262,9 @@ def a7_relu(data):
 @figure("A8")
 def a8_fig1_rank(data):
     df = data.frame("init_rank")
-    fig, (ax,) = new_figure(w=3.2, right=2.4)
+    fig, (ax,) = new_figure(w=3.2, right=2.8)
     labels = {"vanilla": ("vanilla MLP (PyTorch default init, biases)", {"color": COLORS[1]}),
-              "bn": (_bn_label(data, "BN (centring + std)").replace("BN chain", "BN MLP"), {"color": COLORS[0]}),
+              "bn": (_bn_label(data, "centring + std").replace("BN chain", "BN MLP"), {"color": COLORS[0]}),
               "vanilla_nobias": ("vanilla without biases (mechanism check)", {"color": COLORS[2], "ls": "-."}),
               "broken_bn": ("control: BN with weights 2|w| (broken)", CONTROL)}  # fmt: skip
     for arm, (lab, st) in labels.items():
@@ -288,7 +288,7 @@ def a9_fig1_training(data):
     df = data.frame("training")
     fig, (ax,) = new_figure(w=3.6)
     labels = {"vanilla_sgd": ("vanilla MLP, SGD", {"color": COLORS[1]}),
-              "bn_adam": (_bn_label(data, "BN").replace("BN chain", "BN MLP") + ", Adam (authors' code)",
+              "bn_adam": (_bn_label(data, "centring + std").replace("BN chain", "BN MLP") + ", Adam (authors' code)",
                           {"color": COLORS[0]}),
               "bn_sgd": ("BN MLP, SGD (paper's legend)", {"color": COLORS[2], "ls": "-."})}  # fmt: skip
     for arm, (lab, st) in labels.items():
@@ -322,7 +322,7 @@ def a10_pretraining(data):
                    label=lab, color=st["color"])  # fmt: skip
     log_axis(ax, "x")
     finish(ax, "soft rank r of the last hidden layer at the start of SGD (log)", "training loss after SGD",
-           title="rank predicts speed (Spearman ρ ≤ −0.5)", loc="upper right")  # fmt: skip
+           title="rank predicts speed (Spearman ρ ≤ −0.5)", loc="center")  # fmt: skip
     ax = axes[1]
     hi = df[df.arm == "high"].set_index("seed")
     none = df[df.arm == "none"].set_index("seed")
@@ -347,7 +347,7 @@ def a11_variants(data):
     names = {"full_bn": "full BN" + (f" ({user.replace(':', '.')})" if user else ""), "scaling_only": "scaling only",
              "centering_only": "centring only", "none": "control: none"}  # fmt: skip
     order = [v for v in names if v in set(df.variant)]
-    fig, (ax,) = new_figure(w=3.4)
+    fig, (ax,) = new_figure(w=3.2, right=2.0)
     mean = df.groupby("variant").numerical_rank_f32.mean().reindex(order)
     lo = df.groupby("variant").numerical_rank_f32.min().reindex(order)
     hi = df.groupby("variant").numerical_rank_f32.max().reindex(order)
@@ -360,6 +360,6 @@ def a11_variants(data):
     ax.set_xticklabels([names[v] for v in order], fontsize=6.5)
     ax.grid(axis="x", visible=False)
     title = f"VGG-like net at init, batch {batch}" + (f"; full BN arm: {user.replace(':', '.')}" if user else "")
-    finish(ax, "normalisation variant (Fig. 5)", "rank of the last conv features", loc="center right", title=title)
+    finish(ax, "normalisation variant (Fig. 5)", "rank of the last conv features", outside=True, title=title)
     return [(f"A11: full BN and scaling-only keep the penultimate features at full rank ({batch}), no normalisation "
              f"collapses them (bars: mean, whiskers: min–max over {seeds_text(df)}).", fig)]

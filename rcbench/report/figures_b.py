@@ -96,7 +96,7 @@ def b2_norm(data):
 @figure("B3")
 def b3_lemma4(data):
     df = data.frame("lemma4")
-    fig, (ax,) = new_figure(w=3.3, right=2.3)
+    fig, (ax,) = new_figure(w=3.3, right=2.9)
     for fam, st in (("random", {"color": COLORS[0], "s": 5, "alpha": 0.35}),
                     ("extremal", {"color": COLORS[1], "s": 12, "marker": "^"})):  # fmt: skip
         g = df[df.family == fam]
@@ -205,11 +205,11 @@ def _by_width(ax, s, col, *, se=None, label_fmt="{kind}, n = {n}"):
 @figure("B8")
 def b8_lemma6(data):
     s = _one_step(data)
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.6)
     _by_width(ax, s, "dev2_times_d")
     hline(ax, 1, "Lemma 6 bound: d E‖C − E C‖²_F ≤ 1")
     width_axis(ax, s.width.unique())
-    finish(ax, "width d (log)", "d · E_W ‖C − E_W C‖²_F", title="App. B Lemma 6 (Monte Carlo)", loc="center right")
+    finish(ax, "width d (log)", "d · E_W ‖C − E_W C‖²_F", title="App. B Lemma 6 (Monte Carlo)", outside=True)
     return [("B8: the one-step Gram fluctuation times d stays below Lemma 6's 1 for every input kind, batch size and "
              f"width (max {s.dev2_times_d.max():.2f}), and is not zero (the noise the floor comes from).", fig)]
 
@@ -217,13 +217,13 @@ def b8_lemma6(data):
 @figure("B9")
 def b9_lemma7(data):
     s = _one_step(data)
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.6)
     _by_width(ax, s, "lemma7_times_d")
     hline(ax, 1, "Lemma 7 bound: 1")
     hline(ax, 0.1, "power: the largest must exceed 0.1", color="0.5", ls=":")
     width_axis(ax, s.width.unique())
     finish(ax, "width d (log)", "d · E[(V̂′ − (1/n − p_n))²]", title="App. B Lemma 7 (Monte Carlo)",
-           loc="center right")  # fmt: skip
+           outside=True)  # fmt: skip
     return [("B9: d times the mean squared deviation of V̂′ from 1/n − p_n stays below Lemma 7's 1 at every width.",
              fig)]
 
@@ -231,7 +231,7 @@ def b9_lemma7(data):
 @figure("B10")
 def b10_theorem5(data):
     s = _one_step(data)
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.0)
     for i, ((n, kind), g) in enumerate(s.groupby(["n", "kind"])):
         ax.errorbar(g.thm5_rhs, g.vhat_next, yerr=3 * g.vhat_next_se, fmt="os^"[i % 3], ms=3.5, capsize=2,
                     color=COLORS[i % len(COLORS)], label=f"{kind}, n = {n}")  # fmt: skip
@@ -239,7 +239,7 @@ def b10_theorem5(data):
     reference(ax, [lo, hi], [lo, hi], "Thm 5 bound (mean V̂′ = rhs)")
     log_axis(ax, "x")
     log_axis(ax)
-    finish(ax, "Thm 5 right-hand side (1 − ⅔σ_n²) V̂ + 1/√d (log)", "mean V̂′ ± 3 SE (log)", loc="upper left",
+    finish(ax, "Thm 5 right-hand side (1 − ⅔σ_n²) V̂ + 1/√d (log)", "mean V̂′ ± 3 SE (log)", outside=True,
            title="App. B Thm 5: one-step drift")  # fmt: skip
     return [("B10: every configuration lies below the diagonal: the one-step mean V̂′ (+3 SE) never exceeds Thm 5's "
              "bound; without the 1/√d term the bound fails (B11).", fig)]
@@ -272,7 +272,7 @@ def b11_noise_term(data):
 def b12_fig2a(data):
     df = data.frame("bn_chain")
     df = df[df.orthogonality_gap > 0].assign(logV=lambda d: np.log(d.orthogonality_gap))
-    fig, (ax,) = new_figure(w=4.0)
+    fig, (ax,) = new_figure(w=3.4, right=2.6)
     widths = sorted(df.width.unique())
     for i, w in enumerate(widths):
         seed_band(ax, df[df.width == w], "layer", "logV", label=f"{_arm(data, 'bn')}, d = {w}", color=COLORS[i],
@@ -286,9 +286,9 @@ def b12_fig2a(data):
         lit = lit[lit.orthogonality_gap > 0].assign(logV=lambda d: np.log(d.orthogonality_gap))
         seed_band(ax, lit, "layer", "logV", label="literal weights (sampler control), d = %d" % lit.width.iloc[0],
                   band=False, color="0.35", ls=":", marker=None)  # fmt: skip
-    ax.plot([1], [-0.144], marker="x", color="black", ms=6, ls="none", label="[C] layer 1: −0.144")
+    ax.plot([1], [-0.144], marker="x", color="black", ms=6, ls="none", label="expected at layer 1: −0.144 (calibrated)")
     ax.plot([], [], color="0.5", lw=6, alpha=0.25, label="judged plateau band (layers ≥ 25)")
-    finish(ax, "depth ℓ", "mean log V", title="Fig. 2a: log V against depth", loc="upper right")
+    finish(ax, "depth ℓ", "mean log V", title="Fig. 2a: log V against depth", outside=True)
     return [("B12: log V falls linearly for the first layers, then plateaus at a width-dependent floor (shaded: the "
              "bands judged; the floors differ by ½ log 16 = 1.39 between d = 32 and 512, as d^(−½) predicts).", fig)]
 
@@ -442,14 +442,14 @@ def b20_gaussian(data):
 @figure("B21")
 def b21_cosines(data):
     df = data.frame("cosines")
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.6)
     seed_band(ax, df[df.arm == "bn"], "layer", "abs_cos", label=_arm(data, "bn") + ", correlated start",
               color=COLORS[0], marker=None)  # fmt: skip
     seed_band(ax, df[df.arm == "vanilla"], "layer", "abs_cos", label="vanilla, orthogonal start", color=COLORS[1],
               marker=None)  # fmt: skip
     ax.plot([10, df.layer.max()], [0.2, 0.2], "--", color=COLORS[0], lw=0.8, label="judged: BN mean < 0.2 (ℓ ≥ 10)")
     ax.plot([df.layer.max()], [0.5], marker="^", color=COLORS[1], ls="none", label="judged: vanilla > 0.5 at the end")
-    finish(ax, "depth ℓ", "|cos| between the two samples", title="Fig. 1", loc="center right")
+    finish(ax, "depth ℓ", "|cos| between the two samples", title="Fig. 1", outside=True)
     return [(f"B21: BN decorrelates two highly correlated samples (|cos| → ~0.1), a vanilla net aligns two orthogonal "
              f"ones (|cos| rises to ~0.7); mean and band over {seeds_text(df)}.", fig)]
 
@@ -457,7 +457,7 @@ def b21_cosines(data):
 @figure("B22")
 def b22_vanilla(data):
     df = data.frame("gaps")
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.5)
     init = data.user("init")
     for i, (w, g) in enumerate(df.groupby("width")):
         seed_band(ax, g[g.arm == "vanilla"], "layer", "orthogonality_gap", color=COLORS[i], marker=None,
@@ -466,7 +466,7 @@ def b22_vanilla(data):
                   ls=":", marker=None, band=False)  # fmt: skip
     n = int(df.n.iloc[0]) if "n" in df.columns else 4
     hline(ax, math.sqrt(1 - 1 / n), f"V_max = √(1 − 1/n) (rank one), n = {n}")
-    finish(ax, "depth ℓ", "orthogonality gap V", title="§3.2: vanilla gap grows", loc="center right")
+    finish(ax, "depth ℓ", "orthogonality gap V", title="§3.2: vanilla gap grows", outside=True)
     return [("B22: without BN the gap grows with depth towards its rank-one value √(1 − 1/n) (dashed); the BN chain "
              f"(dotted control) stays at its floor; mean and band over {seeds_text(df)}.", fig)]
 
@@ -546,15 +546,14 @@ def b24_b25_odd(data):
 @figure("B26")
 def b26_relu_bn(data):
     df = data.frame("relu_bn")
-    fig, (ax,) = new_figure(w=3.6)
+    fig, (ax,) = new_figure(w=3.2, right=2.5)
     seed_band(ax, df[df.arm == "bn"], "layer", "orthogonality_gap", label=_arm(data, "bn") + " + ReLU",
               color=COLORS[0], marker=None)  # fmt: skip
     seed_band(ax, df[df.arm == "vanilla"], "layer", "orthogonality_gap", label="control: ReLU, no BN", marker=None,
               **{k: v for k, v in CONTROL.items() if k not in ("marker", "mfc")})  # fmt: skip
     hline(ax, 0.3, "judged: BN < 0.3 at the last layer")
     hline(ax, 0.85, "judged: vanilla > 0.85", color="0.5", ls=":")
-    finish(ax, "depth ℓ", "orthogonality gap V", title="Fig. 5 (App. F), n = %d" % int(df.n.iloc[0]),
-           loc="center right")  # fmt: skip
+    finish(ax, "depth ℓ", "orthogonality gap V", title="Fig. 5 (App. F), n = %d" % int(df.n.iloc[0]), outside=True)
     return [(f"B26: with standard BN and ReLU the gap falls to a depth-independent level; without BN it grows "
              f"towards rank one; mean and band over {seeds_text(df)}.", fig)]
 
