@@ -19,6 +19,26 @@ from rcbench import metrics, stats
 from rcbench.experiments import rank_collapse as exp
 from rcbench.theory import products
 
+# Scale grid of the statistical claims (``rcbench audit --scales``; each dict is a set of ``--set`` overrides of the
+# claim's quick configuration). Chosen from the paper's regime before looking at results: the widths of Figs. 2, 3a
+# and 3b (d = N, 8..256, d = 50 and 200 for Fig. 3b), more seeds (a false-failure rate stated per run must hold
+# with the seed count it is derived for), deeper chains (Thm 2 and Figs. 2/3a are depth averages, L up to 10^6),
+# the paper's gamma values (0.01, 1, inf) where the claim is stated for every gamma, the authors' input law of
+# Fig. 3b, and Fig. 1/5's batch sizes. Kept to points that run in well under a minute each on one core.
+SCALES: dict[str, list[dict[str, object]]] = {
+    "A2": [{"collapse.widths": (8, 16)}, {"collapse.seeds": 20}],
+    "A3": [{"chain.widths": (16, 32, 64, 128), "chain.depth": 1200, "chain.burn_in": 200},
+           {"chain.seeds": 10}, {"gammas": (1.0,)}],
+    "A4": [{"chain.depth": 5000}, {"chain.seeds": 6}],
+    "A5": [{"chain.seeds": 5}, {"chain.depth": 1200, "chain.burn_in": 200}, {"gammas": (1.0,)}],
+    "A6": [{"recovery.width": 100}, {"recovery.width": 200}, {"recovery.seeds": 20}, {"input_laws": ("authors",)},
+           {"recovery.depth": 100}],
+    "A7": [{"chain.widths": 64}, {"chain.widths": 16}, {"chain.depth": 1000}],
+    "A8": [{"init_rank.seeds": 6}],
+    "A10": [{"pretraining.seeds": 20}],
+    "A11": [{"conv.batch": 32}, {"conv.batch": 128}, {"conv.seeds": 6}],
+}
+
 
 def _cfg(claim, profile):
     return exp.config(claim, "quick" if profile == "quick" else "paper")
@@ -249,8 +269,9 @@ def test_a4_fig2_numerical_rank(record, profile, device, seed, components):
     record.check("BN: matrix_rank averaged over layers >= 1000, per seed", ranks.round(2).tolist(), expected="[7, 15]",
                  tolerance="paper 9-10 [R]; [C] 11 at L = 1000", passed=bool(ranks.between(7, 15).all()))
     r = late.groupby("seed").soft_rank.mean()
-    record.check("BN: depth-averaged r, min over seeds", float(r.min()), expected=f">= {0.6 * math.sqrt(32):.2f}",
-                 tolerance="0.6 sqrt(d) (A3)", passed=float(r.min()) >= 0.6 * math.sqrt(32))
+    d = int(np.max(cfg["chain"]["widths"]))  # d = N = 32 in the paper; 0.6 sqrt(d) is A3's size-free constant
+    record.check("BN: depth-averaged r, min over seeds", float(r.min()), expected=f">= {0.6 * math.sqrt(d):.2f}",
+                 tolerance="0.6 sqrt(d) (A3)", passed=float(r.min()) >= 0.6 * math.sqrt(d))
     last = van[van.layer == van.layer.max()]
     vranks = last.numerical_rank.astype(int)
     record.check(f"vanilla: matrix_rank(H_{int(van.layer.max())}) median over seeds (all seeds)",
@@ -318,12 +339,36 @@ def test_a5_fig3a_rank_tau(record, profile, device, seed):
         record.check(f"(report) depth-averaged {stat} by (gamma, d)", {f"{k[0]:g},{k[1]}": round(float(x), 2)
                      for k, x in v.items()}, expected="not the plotted statistic", tolerance="report only",
                      passed=True)
+    if "gram_formulation" in frames:
+        _a5_gram_finding(record, frames["gram_formulation"], cfg["gram"]["burn_in"])
     van = frames["vanilla_chain"]
     small = van[(van.layer == van.layer.max()) & (van.width <= 32)]
     record.check(f"vanilla: rank_0.5(H_{int(van.layer.max())}) max over seeds, d <= 32", int(small.rank_tau05.max()),
                  expected="== 1", tolerance="collapse margin 4.4 sd at L = 2000, d = 32 (0/200 pilot seeds fail)",
                  passed=int(small.rank_tau05.max()) == 1, control=True)
     record.verify()
+
+
+def _a5_gram_finding(record, gf, burn):
+    """Finding (recorded, not asserted): the authors' code evolves the d x d Gram M (``M <- D W M W^T D``) instead
+    of H. Same weights, float64: the plotted statistic (rank_0.5) and r are unchanged (relative difference ~1e-7,
+    round-off of the eigenvalues), but the notebook's ``matrix_rank(M)`` counts more directions in the Gram chain:
+    each layer adds round-off ~eps ||M|| to M, at the level of matrix_rank's threshold ``d eps lambda_max``, while
+    the H chain forms its Gram once from an accurate H (its round-off is ~eps relative in H, eps^2 in M). Measured
+    (quick profile, master seed 0, 3 seeds, 600 layers): +0.12, +0.09, +0.06, +0.003 ranks at d = 8, 16, 32, 64
+    (+3.0%, +1.4%, +0.5%, +0.02%); numpy longdouble evolution of the Gram agrees with the H chain within 0.003."""
+    late = gf[gf.layer >= burn]
+    piv = late.pivot_table(index=["width", "seed", "layer"], columns="formulation",
+                           values=["gram_numerical_rank", "rank_tau05", "soft_rank"])
+    drank = (piv["gram_numerical_rank"]["gram"] - piv["gram_numerical_rank"]["h"]).groupby(level="width").mean()
+    dtau = (piv["rank_tau05"]["gram"] != piv["rank_tau05"]["h"]).groupby(level="width").mean()
+    dr = ((piv["soft_rank"]["gram"] / piv["soft_rank"]["h"] - 1).abs()).groupby(level="width").max()
+    record.check("(finding) Gram formulation - H chain: depth-averaged matrix_rank(M), same weights, float64",
+                 {int(k): round(float(v), 4) for k, v in drank.items()}, expected="recorded",
+                 tolerance="finding: the Gram chain's round-off (~eps ||M|| per layer) sits at matrix_rank's "
+                 "threshold d eps lambda_max and adds directions; the plotted rank_0.5 is unaffected", passed=True,
+                 note=f"fraction of layers where rank_0.5 differs: {dtau.round(4).to_dict()}; max |r_gram/r_H - 1|: "
+                      f"{dr.map(lambda v: float(f'{v:.2g}')).to_dict()}")
 
 
 @pytest.mark.claim("A5")
@@ -348,26 +393,86 @@ def test_a5_fig3a_notebook_statistic(record, profile, device, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # A6: Fig. 3b, recovery from a nearly rank-one input
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A6", components=("norm",))
+# A6's response surface (pilot, quick code, 5 master seeds x 20 seeds per (d, input law), input laws c = 0.1, 1, 10,
+# 1000 and the authors' x.x, i.e. relative noise 1e-4 .. 1e-8): per seed, log10(lambda_10/lambda_1) at layer E is
+# linear in its value at layer 0, l_E = a + b l_0 + residual (residual sd below; per-law residual means within
+# +-0.15, so the line holds over the four decades of input scale). b < 1: recovery is faster the smaller the start
+# (it slows once r leaves 1), and faster at larger d (b falls 0.50 -> 0.24 at E = 20 from d = 50 to 200).
+# Keyed by E, then d: (a, b, residual sd). Used inside the pilot's range only (REGIMES of the experiments module).
+A6_RESPONSE = {
+    10: {50: (2.699, 0.687, 0.572), 100: (3.012, 0.564, 0.550), 200: (2.896, 0.453, 0.550)},
+    20: {50: (1.895, 0.501, 0.535), 100: (2.269, 0.366, 0.419), 200: (1.722, 0.237, 0.375)},
+    30: {50: (1.731, 0.426, 0.562), 100: (1.560, 0.241, 0.363), 200: (0.521, 0.099, 0.236)},
+}
+
+
+def _a6_expected_log_ratio(l0, d: int, E: int):
+    """Per-seed expected log10(lambda_10/lambda_1) at layer E given its value l0 at layer 0 (arrays), and the
+    residual sd, interpolated linearly in log d between the pilot widths 50, 100, 200."""
+    tab = A6_RESPONSE[E]
+    ws = sorted(tab)
+    x = np.log(ws)
+    a, b, sd = (float(np.interp(np.log(d), x, [tab[w][i] for w in ws])) for i in range(3))
+    return a + b * np.asarray(l0, dtype=float), sd
+
+
+def _a6_vanilla_bound(E: int, d: int) -> float:
+    """log10 of the largest growth of lambda_10/lambda_1 over E layers that products of Gaussian matrices allow.
+
+    Start = a rank-one signal plus small Gaussian noise N. Without a norm, layer E holds ``u (P v)^T + N P^T`` with
+    P the product of E weights: the signal grows like a typical vector, the top of N P^T like the spectral edge of a
+    product of E + 1 Ginibre matrices, whose squared top singular value is (m + 1)^(m+1)/m^m (m = E + 1 factors; 4
+    for N alone) in the large-d limit (free probability). Hence lambda_10/lambda_1 can grow by at most
+    B(E) = ((E+2)^(E+2)/(E+1)^(E+1))/4 (14.6 at E = 20), and less at finite d, where the Lyapunov gap
+    psi(d/2) - psi((d-9)/2) ~ 9/d per layer contracts it. Fluctuations: the signal's norm is a product of
+    chi^2_d/d factors, log sd sqrt(2E/d) (pilot, 100 seeds per d: log10 sd 0.42/0.28/0.20 at d = 50/100/200,
+    predicted 0.39/0.27/0.19). Bound = B(E) exp(4 sqrt(2E/d)). Pilot max growth (log10): -0.13, 0.41, 0.74 at
+    d = 50, 100, 200 against bounds 2.72, 2.26, 1.94. The old control "the ratio does not grow" holds only where
+    9E/d outweighs the edge growth: at d = 200 the vanilla ratio grows (mean x2.1, max x5.5; the paper-profile
+    failure "measured 5.213, expected <= 1"), so it was not a property of products without BN at that width."""
+    B = math.log((E + 2) ** (E + 2) / (E + 1) ** (E + 1) / 4)
+    return (B + 4 * math.sqrt(2 * E / d)) / math.log(10)
+
+
+@pytest.mark.claim("A6", components=("norm",), mutants={
+    "batch_axis_norm": "sound: per-feature scaling over the batch is the theory BN up to sqrt(n) (scale-invariant)",
+    "batchnorm1d_norm": "Fig. 3b's start is c 1 1^T + noise: centring over the batch removes the rank-one part c 1 1^T "
+                        "exactly, so the centred BN's output is full rank at once (recovery for a different reason); "
+                        "the exactly-rank-one control (generic u v^T) still stays rank one",
+    "layernorm_norm": "centring over the features also removes c 1 1^T exactly (constant rows), as for BatchNorm1d: "
+                      "the nearly-rank-one start of Fig. 3b cannot tell a centring norm from BN"})
 def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
-    """Fig. 3b: the BN chain (``W~ = I + W``, W ~ N(0, 1), d = N = 50) started at ``1 1^T + 1e-5 noise`` recovers
+    """Fig. 3b: the BN chain (``W~ = I + W``, W ~ N(0, 1), d = N = 50) started at ``c 1 1^T + 1e-5 noise`` recovers
     rank: the small eigenvalues lambda_2..lambda_10 rise from ~1e-12 (relative) to 1e-4..1e-2 within 10-20 layers.
 
-    Checks (10 seeds): r(H_0) < 1.01; r(H_30) >= 3.5 in every seed ([C] 4.8-5.4; here 3.95-6.6 over 40 seeds);
-    lambda_10/lambda_1 at layer 20: geometric mean over seeds >= 5e-5 (the note's per-seed threshold, [C] 1.8e-4 to
-    9e-4) and every seed >= 3e-6 (the note's per-seed 5e-5 is too tight: 2 of 40 pilot seeds fall below it).
-    Derivation (pilot of 1000 master seeds each, quick profile): per seed log10 mean -3.78, sd 0.52, with a
-    heavier lower tail than log-normal. With 5 seeds (the earlier profile) the geometric mean fell below 5e-5 in
-    9/1000 runs and the min below the then bound 5e-6 (a 1% log-normal bound from 40 pilot seeds) in 11/1000: ~2%
-    per run for the claim, and the audit saw 2 of 20 (master seeds 46, 58). With 10 seeds the geometric mean's
-    log10 sd is 0.16 and it fell below 5e-5 in 0/1000 (lowest 5.2e-5; log-normal rate 0.07%); the min of 10 fell
-    below 3e-6 in 4/1000 (0.4%; below 2e-6 in 1/1000; smallest of the 10000 seeds 1.8e-6), so the claim's
-    false-failure rate is ~0.5% per run. The starting ratio is ~1e-12, so 3e-6 is still a rise of six decades. Negative control (BN removed, same input
-    and weights): r(H_30) < 1.01 and lambda_10/lambda_1 does not grow. Mechanism: an exactly rank-one input stays
-    rank one through a BN layer (A1; rank counted with the tolerance ``sigma_max max(n,d) eps cond(D)``, derived in
-    :func:`rcbench.experiments.rank_collapse.normalized_rank_tolerance`). Note: over 30 layers BN also amplifies float64 round-off of an exactly
-    rank-one input (1e-16) like the 1e-5 noise, about 10 layers later, so the note's control "an exactly rank-one
-    start stays rank one over 30 layers" does not hold numerically (the frame ``exact_rank_one`` keeps one layer).
+    Input laws: rcbench's c = 1 and the authors' ``c = x.x`` (x ~ N(0, I_d), ~50 at d = 50: relative noise ~2e-7;
+    ``code_fig_3_b.ipynb``), both run (the paper's protocol is the authors' law). Checks per width and law:
+    r(H_0) < 1.01; r(H_30) >= 3.5 in every seed; lambda_10/lambda_1 at layer E = 20 against the response surface
+    :data:`A6_RESPONSE` given its own value at layer 0.
+
+    Why the eigenvalue check is a function of the input law and d (was: geometric mean >= 5e-5, every seed >= 3e-6,
+    calibrated at c = 1, d = 50, 10 seeds). lambda_10/lambda_1 at layer 0 is ~(noise/c)^2 (1e-11.4 at c = 1,
+    1e-14.8 for the authors' law), and the level reached at layer 20 depends on it: at the authors' law the old
+    bounds fail (geometric mean 10^-5.4 < 5e-5) although the chain recovers as fast as at c = 1. Per seed, l_20 =
+    log10 ratio at 20 is linear in l_0 (see A6_RESPONSE; 2500 pilot seeds). The checks: (i) the mean over the S
+    seeds of (l_20 - a - b l_0) >= -3.2 sd/sqrt(S) (one-sided normal 0.07%; at c = 1, d = 50, S = 10 this is the
+    old 5e-5 bound: 10^-4.36 vs 10^-4.30); (ii) every seed's residual >= -z_S sd, z_S = Phi^-1(1 - 0.005/S) (3.29
+    at S = 10, the old 3e-6 bound: 10^-5.58 vs 10^-5.52; 3.48 at S = 20): a 0.5% false-failure rate per run under
+    normality; the pilot's tail is a little heavier (lowest residual -3.55 sd in 2500 seeds: about 1 in 1500
+    beyond -3.5 against 1 in 4300 for a normal), so the rate is ~1% at S = 20. The surface holds for d in
+    [50, 200], E in {10, 20, 30} and relative noise 1e-8..1e-4 (the regime the experiments module enforces).
+    r(H_30) >= 3.5 is the directional "rank recovered" bound (vanilla stays at 1.00): pilot minima over 100 seeds
+    3.99 (authors' law), 4.26 (c = 1) at d = 50 and larger at d = 100, 200 (r grows with d); at relative noise 1e-8
+    (c = 1000) the d = 50 minimum is 3.24, so the bound needs relative noise >= 1e-7 at d = 50 (the paper's 2e-7).
+    Negative control (BN removed, same input and weights): r(H_30) < 1.01, and lambda_10/lambda_1 grows over E
+    layers no more than products of Gaussian matrices allow (:func:`_a6_vanilla_bound`, derived; it replaces "does
+    not grow", which fails at d = 200 in the paper profile for a reason that has nothing to do with BN). Mechanism:
+    an exactly rank-one input stays rank one through a BN layer (A1; rank counted with the tolerance ``sigma_max
+    max(n,d) eps cond(D)``, :func:`rcbench.experiments.rank_collapse.normalized_rank_tolerance`). Over 30 layers BN
+    also amplifies float64 round-off of an exactly rank-one input (1e-16) like the 1e-5 noise, about 10 layers
+    later, so "an exactly rank-one start stays rank one over 30 layers" does not hold numerically (the frame
+    ``exact_rank_one`` keeps one layer). Finding (recorded): the authors' Gram formulation, see
+    :func:`_a6_gram_finding`.
     """
     cfg = _cfg("A6", profile)
     norm = components.norm("bn")
@@ -375,31 +480,45 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     _record_frames(record, frames)
     bn, van, one = frames["bn_recovery"], frames["vanilla_recovery"], frames["exact_rank_one"]
     L, E = cfg["r_layer"], cfg["eig_layer"]
-    for w, g in bn.groupby("width"):
+    for (law, w), g in bn.groupby(["input_law", "width"]):
+        tag = f"d={w}, c={law}"
         r0 = float(g[g.layer == 0].soft_rank.max())
-        record.check(f"d={w}: r(H_0) max over seeds", r0, expected="< 1.01", tolerance="nearly rank one by design",
+        record.check(f"{tag}: r(H_0) max over seeds", r0, expected="< 1.01", tolerance="nearly rank one by design",
                      passed=r0 < 1.01)
         rL = g[g.layer == L].soft_rank
-        record.check(f"d={w}: r(H_{L}) min over seeds", float(rL.min()), expected=">= 3.5",
-                     tolerance="[C] 4.8-5.4", passed=float(rL.min()) >= 3.5)
-        e = g[g.layer == E].eig_ratio.clip(lower=1e-300)
-        gm = float(np.exp(np.log(e).mean()))
-        record.check(f"d={w}: lambda_10/lambda_1 at layer {E}, geometric mean", gm, expected=">= 5e-5",
-                     tolerance="[C] 1.8e-4 to 9e-4", passed=gm >= 5e-5)
-        record.check(f"d={w}: lambda_10/lambda_1 at layer {E}, min over seeds", float(e.min()), expected=">= 3e-6",
-                     tolerance="pilot 1000 runs of 10 seeds: min < 3e-6 in 0.4%", passed=float(e.min()) >= 3e-6)
+        record.check(f"{tag}: r(H_{L}) min over seeds", float(rL.min()), expected=">= 3.5",
+                     tolerance="directional; pilot min 3.99 (authors' law) / 4.26 (c = 1) over 100 seeds at d = 50, "
+                     "larger at d >= 100", passed=float(rL.min()) >= 3.5)
+        e0 = np.log10(g[g.layer == 0].set_index("seed").eig_ratio.clip(lower=1e-300))
+        eE = np.log10(g[g.layer == E].set_index("seed").eig_ratio.clip(lower=1e-300))
+        mu, sd = _a6_expected_log_ratio(e0.to_numpy(), int(w), int(E))
+        res = eE.to_numpy() - mu
+        S = len(res)
+        zg, zs = 3.2, float(sst.norm.isf(0.005 / S))
+        gm_bound = -zg * sd / math.sqrt(S)
+        record.check(f"{tag}: log10 lambda_10/lambda_1 at layer {E} minus the response a + b l_0, mean over seeds",
+                     float(res.mean()), expected=f">= {gm_bound:.3f}",
+                     tolerance=f"-3.2 sd/sqrt(S), sd {sd:.3f} (pilot response surface, A6_RESPONSE): 0.07%",
+                     passed=float(res.mean()) >= gm_bound,
+                     note=f"mean log10 ratio: layer 0 {e0.mean():.2f}, layer {E} {eE.mean():.2f}")
+        record.check(f"{tag}: same residual, min over seeds (in sd)", float(res.min() / sd), expected=f">= {-zs:.2f}",
+                     tolerance=f"Phi^-1(1 - 0.005/S), S = {S}: 0.5% per run (normal; ~1% with the pilot's tail)",
+                     passed=float(res.min() / sd) >= -zs)
         rec = g[g.soft_rank >= 3].groupby("seed").layer.min()
-        record.check(f"d={w}: (report) depth at which r first reaches 3", rec.describe().round(1).to_dict(),
+        record.check(f"{tag}: (report) depth at which r first reaches 3", rec.describe().round(1).to_dict(),
                      expected="10-20 layers (Fig. 3b)", tolerance="report only", passed=True)
-    for w, g in van.groupby("width"):
+    for (law, w), g in van.groupby(["input_law", "width"]):
+        tag = f"d={w}, c={law}"
         rL = float(g[g.layer == L].soft_rank.max())
-        record.check(f"d={w}: vanilla r(H_{L}) max over seeds", rL, expected="< 1.01", tolerance="no amplification",
+        record.check(f"{tag}: vanilla r(H_{L}) max over seeds", rL, expected="< 1.01", tolerance="no amplification",
                      passed=rL < 1.01, control=True)
         e0 = g[g.layer == 0].set_index("seed").eig_ratio
         eE = g[g.layer == E].set_index("seed").eig_ratio
-        record.check(f"d={w}: vanilla lambda_10/lambda_1 at layer {E} <= at layer 0 (all seeds)",
-                     float((eE / e0).max()), expected="<= 1", tolerance="vanilla products only contract small "
-                     "directions", passed=bool((eE <= e0).all()), control=True)
+        grow = float(np.log10(eE / e0).max())
+        vb = _a6_vanilla_bound(int(E), int(w))
+        record.check(f"{tag}: vanilla log10 growth of lambda_10/lambda_1 over layers 0..{E}, max over seeds", grow,
+                     expected=f"<= {vb:.3f}", tolerance="Ginibre-product edge growth B(E) exp(4 sqrt(2E/d)) "
+                     "(derived, see _a6_vanilla_bound)", passed=grow <= vb, control=True)
     # rank with the tolerance sigma_max max(n,d) eps cond(D) (A1; derivation in exp.normalized_rank_tolerance): torch's
     # default tolerance ignores that BN's column scaling D multiplies the float64 round-off of H W^T by up to
     # cond(D), and counts a spurious second direction in some seeds (recorded as a report).
@@ -410,7 +529,34 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     k0 = int(one[one.layer == 1].numerical_rank.max())
     record.check("(report) same with torch's default matrix_rank tolerance", k0, expected="report",
                  tolerance="report only", passed=True)
+    if "gram_formulation" in frames:
+        _a6_gram_finding(record, frames["gram_formulation"], L, E)
     record.verify()
+
+
+def _a6_gram_finding(record, gf, L, E):
+    """Finding (recorded, not asserted): the authors' code evolves the d x d Gram M and reads its eigenvalues with
+    ``eigh``. Same weights, float64. The Gram's entries carry round-off ~eps ||M|| per layer, i.e. a floor ~d eps
+    (~1e-14) on lambda/lambda_1, while the H chain resolves ratios down to eps^2. On the authors' input the start
+    sits at 10^-14.8, at that floor, so the Gram chain's small eigenvalues are partly round-off; at c = 1 (10^-11.4)
+    the two formulations agree. numpy longdouble (64-bit mantissa) evolution of the Gram is the reference."""
+    piv = gf.pivot_table(index=["input_law", "seed", "layer"], columns=["formulation", "precision"],
+                         values=["eig_ratio", "soft_rank"])
+    for law in gf.input_law.unique():
+        p = piv.xs(law, level="input_law")
+        out = {}
+        for lay in (0, E, L):
+            q = p.xs(lay, level="layer")
+            le = np.log10(q["eig_ratio"].clip(lower=1e-300))
+            out[lay] = {"log10 ratio gram64 - H": round(float((le[("gram", "float64")] - le[("h", "float64")]).abs()
+                                                              .max()), 4),
+                        "log10 ratio gramLD - H": round(float((le[("gram", "longdouble")] - le[("h", "float64")])
+                                                              .abs().max()), 4),
+                        "r gram64/H - 1": float(f"{(q['soft_rank'][('gram', 'float64')] / q['soft_rank'][('h', 'float64')] - 1).abs().max():.2g}"),
+                        "r gramLD/H - 1": float(f"{(q['soft_rank'][('gram', 'longdouble')] / q['soft_rank'][('h', 'float64')] - 1).abs().max():.2g}")}
+        record.check(f"(finding) c={law}: Gram formulation vs H chain, same weights, max over seeds at layers 0/{E}/{L}",
+                     out, expected="recorded", tolerance="finding: the float64 Gram's round-off floor ~d eps on "
+                     "lambda/lambda_1; longdouble Gram = reference", passed=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -435,8 +581,13 @@ def test_a7_relu_rank(record, profile, device, seed, components):
     for w, g in bn.groupby("width"):
         late = g[g.layer >= burn]
         r = late.groupby("seed").soft_rank.mean()
-        record.check(f"d={w}: depth-averaged r after ReLU, min over seeds", float(r.min()), expected=">= 3.5",
-                     tolerance="[C] 4.5-6.1 at d = 32", passed=float(r.min()) >= 3.5)
+        # was the constant 3.5 (calibrated at d = 32: [C] 4.5-6.1). The BN+ReLU chain's r grows like d^beta with
+        # beta in [0.39, 0.42] ([C], 5 seeds, d = 8..64), so the bound follows the lower exponent: 3.5 (d/32)^0.39
+        # (= 3.5 at d = 32, 2.0 at d = 8, 10.4 at d = 512), the same relative margin at every width.
+        rb = 3.5 * (w / 32) ** 0.39
+        record.check(f"d={w}: depth-averaged r after ReLU, min over seeds", float(r.min()), expected=f">= {rb:.3g}",
+                     tolerance="3.5 (d/32)^0.39: [C] 4.5-6.1 at d = 32, growth exponent 0.39-0.42",
+                     passed=float(r.min()) >= rb)
         k = int(late.numerical_rank.min())
         record.check(f"d={w}: min matrix_rank over layers and seeds", k, expected=f"== {w}", tolerance="full rank [C]",
                      passed=k == w)
@@ -473,9 +624,15 @@ def test_a8_fig1_rank_at_init(record, profile, device, seed, data_root, componen
                  expected="paper: vanilla 125,100,68,55,33,14,3,1 at hl 0..14; BN 128", tolerance="report only",
                  passed=True)
     van_lo, van_hi = lo["vanilla"], hi["vanilla"]
+    # full rank = min(width, batch) (128 = 128 in the paper and both profiles); the bounds are Fig. 1's read-offs as
+    # fractions of it: BN >= 120/128 (paper 128), vanilla at hl <= 4 >= 50/128 (paper ~68/128). The collapse depths
+    # (<= 5 at hl 12, <= 2 at hl >= 14) do not scale with the width: the signal shrinks by ~sqrt(6) per layer
+    # against the biases (note [C]), whatever the width.
+    full = min(int(df.width.iloc[0]), int(cfg["init_rank"].get("batch", 128)))
+    lo_van, lo_bn = 50 / 128 * full, 120 / 128 * full
     sel = van_lo[van_lo.index <= 4]
-    record.check("vanilla rank at hl <= 4, min", int(sel.min()), expected=">= 50", tolerance="paper ~68 at hl 4 [R]",
-                 passed=int(sel.min()) >= 50)
+    record.check("vanilla rank at hl <= 4, min", int(sel.min()), expected=f">= {lo_van:g}",
+                 tolerance="50/128 of full rank; paper ~68/128 at hl 4 [R]", passed=int(sel.min()) >= lo_van)
     if 12 in van_hi.index:
         record.check("vanilla rank at hl = 12, max", int(van_hi[12]), expected="<= 5", tolerance="paper ~3 [R]",
                      passed=int(van_hi[12]) <= 5)
@@ -483,15 +640,15 @@ def test_a8_fig1_rank_at_init(record, profile, device, seed, data_root, componen
     if len(deep):
         record.check("vanilla rank at hl >= 14, max", int(deep.max()), expected="<= 2", tolerance="paper ~1 [R]",
                      passed=int(deep.max()) <= 2)
-    record.check("BN rank at every hl, min", int(lo["bn"].min()), expected=">= 120", tolerance="paper 128 [R]",
-                 passed=int(lo["bn"].min()) >= 120)
+    record.check("BN rank at every hl, min", int(lo["bn"].min()), expected=f">= {lo_bn:g}",
+                 tolerance="120/128 of full rank; paper 128 [R]", passed=int(lo["bn"].min()) >= lo_bn)
     bb = hi["broken_bn"][hi["broken_bn"].index >= 8]
     if len(bb):
         record.check("broken BN (2|w|) rank at hl >= 8, max", int(bb.max()), expected="<= 3", tolerance="[C] 1",
                      passed=int(bb.max()) <= 3, control=True)
     nb = int(lo["vanilla_nobias"].min())
-    record.check("vanilla without biases: rank at every hl, min", nb, expected=">= 50", tolerance="[C] 55-99",
-                 passed=nb >= 50, note="mechanism check")
+    record.check("vanilla without biases: rank at every hl, min", nb, expected=f">= {lo_van:g}",
+                 tolerance="50/128 of full rank; [C] 55-99 of 128", passed=nb >= lo_van, note="mechanism check")
     record.verify()
 
 
@@ -609,7 +766,10 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
 # ---------------------------------------------------------------------------------------------------------------
 # A11: Fig. 5, BN variants in a convnet
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A11", components=("norm",))
+@pytest.mark.claim("A11", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: torch's BatchNorm1d(affine=False) over batch and space is full BN",
+    "batch_axis_norm": "per-channel scaling over batch and space, x / sqrt(E[x^2]), is Fig. 5's scaling-only "
+                       "variant, which the claim says keeps the rank (pilot r 1.30-1.45 >= 1.1)"})
 def test_a11_conv_bn_variants(record, profile, device, seed, data_root, components):
     """Fig. 5 (directional; expectation [I]): in a VGG-like convnet, full BN and scaling-only keep the rank of the
     penultimate (last convolutional) features far above no normalisation.
@@ -620,7 +780,21 @@ def test_a11_conv_bn_variants(record, profile, device, seed, data_root, componen
     differs from BN in eval mode): full BN (centre + population std), centring only, scaling only (x/sqrt(E[x^2])),
     none. Statistic: float32 ``matrix_rank`` of the normalised features (Fig. 1's convention; in float64 the
     unnormalised net's residual signal, ~6^(-L/2) of the bias, is still resolved). Checks: full BN and scaling-only
-    rank >= 0.9 * batch in every seed. Centring only: report. Negative control (no normalisation): rank <= 3.
+    rank >= 0.9 * batch in every seed, and their soft rank r (float64, the paper's rank measure of Thm 2) >= 1.1
+    in every seed. Centring only: report. Negative control (no normalisation): rank <= 3.
+
+    Why r and why 1.1. The float32 rank alone cannot fail for a net that merely keeps its scale: a whole-batch
+    scalar rescale after every conv (``rcbench.mutants:scalar_rescale_norm``) stops the bias from swamping the
+    signal, so its float32 rank is full (64/64), yet its features are one direction plus 1-3% of energy (r 1.01-
+    1.03): collapsed in the sense of the paper. r - 1 measures the energy outside the dominant (batch-mean)
+    direction: with a fraction q of the energy off it, r ~ 1/((1-q)^2 + q^2/r_rest) ~ 1 + 2q. Per-channel batch
+    normalisation re-centres/re-scales every channel before each ReLU, so q is kept at every depth (stationary, as
+    A3's chain): pilot (master seeds 0, 1 x 3 nets, SMALL_VGG, batch 64) full BN r 1.66-1.74, scaling only 1.30-
+    1.45, BatchNorm1d as full BN; without it the off-mean energy decays with depth (the signal shrinks ~sqrt(6) per
+    layer against the biases): none r - 1 < 1e-6, scalar rescale 0.010-0.029, per-sample norm (feature axis)
+    0.009-0.024, LayerNorm 0.007-0.017. 1.1 is the geometric midpoint of the two classes' extremes (0.03 and 0.30,
+    3x margin to each); depth only widens the gap (the collapsed class decays, the normalised class is stationary),
+    so it holds a fortiori for VGG19 (the paper profile records both classes' r).
     """
     cfg = _cfg("A11", profile)
     norm = components.norm("full_bn")
@@ -634,6 +808,12 @@ def test_a11_conv_bn_variants(record, profile, device, seed, data_root, componen
         record.check(f"{v}: float32 rank of last conv features, min over seeds", int(lo[v]),
                      expected=f">= {0.9 * batch:g}", tolerance="0.9 x batch (directional: 'far above none')",
                      passed=int(lo[v]) >= 0.9 * batch)
+    rmin = df.groupby("variant").soft_rank.min()
+    for v in ("full_bn", "scaling_only"):
+        record.check(f"{v}: soft rank r of last conv features, min over seeds", float(rmin[v]), expected=">= 1.1",
+                     tolerance="off-mean energy kept (r - 1 ~ 2q): pilot BN class r >= 1.30, collapsed class "
+                     "(none, scalar rescale, per-sample norm, LN) r <= 1.03; 1.1 = geometric midpoint",
+                     passed=float(rmin[v]) >= 1.1)
     record.check("centring only: float32 rank, min over seeds", int(lo["centering_only"]), expected="report",
                  tolerance="report only (unverified in the paper)", passed=True)
     record.check("(report) soft rank by variant (mean)", df.groupby("variant").soft_rank.mean().round(4).to_dict(),

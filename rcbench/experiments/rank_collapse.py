@@ -45,10 +45,14 @@ __all__ = [
     "normalized_layer_rank",
     "one_layer_rank",
     "linear_chain",
+    "linear_chain_arms",
     "log_singular_ratio",
     "lyapunov_rates",
     "nearly_rank_one_input",
     "rank_recovery",
+    "INPUT_LAWS",
+    "FORMULATIONS",
+    "gram_formulation_chain",
     "fig1_proxy_input",
     "fig1_data",
     "positive_weights",
@@ -245,9 +249,10 @@ def _chain_measurer(d: int, out: dict, ids_all: list):
             out["gram_numerical_rank"].append(M.numerical_rank(H @ H.transpose(-1, -2)).to(MEASUREMENT_DTYPE))
         if "sv_ratio" in out:
             out["sv_ratio"].append(singular_value_ratio(H))
-        if "eig_ratio10" in out:  # Fig. 3b: lambda_10 / lambda_1 of the Gram
-            lam = M.spectrum(H)
-            out["eig_ratio10"].append((lam[..., -10] / lam[..., -1]).clamp_min(0))
+        if "eig_ratio10" in out:  # Fig. 3b: lambda_10 / lambda_1 of the Gram, as (s_10/s_1)^2 from H itself (an
+            # eigensolver on the Gram has an absolute floor ~n eps lambda_1: the authors' input starts near it)
+            s = torch.linalg.svdvals(H)
+            out["eig_ratio10"].append((s[..., 9] / s[..., 0]) ** 2)
 
     return measure
 
@@ -300,14 +305,67 @@ def linear_chain(
     unknown = [s for s in stats if s not in _CHAIN_STATS]
     if unknown:
         raise ValueError(f"unknown statistic(s) {unknown}; available: {list(_CHAIN_STATS)}")
-    if isinstance(norm, str):
-        from rcbench.networks.norms import get_norm
-
-        get_norm(norm, 2, 1)  # unknown names fail here, before any work
-    weights = _weights(init, gamma)
     layers = sorted({0, *range(burn_in, depth + 1, sample_every), *[int(l) for l in extra_layers if 0 <= l <= depth]})
+    frames = _chain_arms([(norm, gamma)], widths=widths, depth=depth, seeds=seeds, seed=seed, init=init,
+                         activation=activation, input=input, batch=batch, layers=layers, stats=stats, chunk=chunk,
+                         device=device)  # fmt: skip
+    return pd.concat(frames[0], ignore_index=True)
+
+
+@storable
+def linear_chain_arms(*, arms: Sequence[Sequence], widths: Sequence[int] | int, depth: int, seeds: int = 5,
+                      seed: int = 0, init: str = "gaussian", activation: str = "identity",
+                      input: str | torch.Tensor = "gaussian", batch: int | None = None, burn_in: int = 0,
+                      sample_every: int = 1, extra_layers: Sequence[int] = (),
+                      stats: Sequence[str] = ("soft_rank", "rank_tau05", "numerical_rank"), chunk: int = 100,
+                      device="cpu") -> pd.DataFrame:  # fmt: skip
+    """:func:`linear_chain` for several arms ``[(norm, gamma), ...]`` at once: the concatenation, in arm order, of
+    ``linear_chain(norm=norm, gamma=gamma, ...)`` over the arms, bit-identical to it (the arms share the weights,
+    as separate calls with the same ``seed`` do), computed with arms and seeds batched in one tensor
+    (:mod:`rcbench.networks.fast_chain`) when every arm allows it."""
+    arms = [(a[0], float(a[1])) for a in arms]
+    if not arms or any(len(a) != 2 for a in arms):
+        raise ValueError("arms must be a non-empty list of (norm, gamma) pairs")
+    depth = positive_int(depth, "depth")
+    if not 0 <= burn_in <= depth:
+        raise ValueError(f"burn_in must lie in [0, depth={depth}], got {burn_in}")
+    layers = sorted({0, *range(burn_in, depth + 1, positive_int(sample_every, "sample_every")),
+                     *[int(l) for l in extra_layers if 0 <= l <= depth]})  # fmt: skip
+    frames = _chain_arms(arms, widths=_widths(widths), depth=depth, seeds=positive_int(seeds, "seeds"), seed=seed,
+                         init=init, activation=activation, input=input, batch=batch, layers=layers, stats=stats,
+                         chunk=positive_int(chunk, "chunk"), device=device)  # fmt: skip
+    return pd.concat([f for per_arm in frames for f in per_arm], ignore_index=True)
+
+
+#: use :mod:`rcbench.networks.fast_chain` where it applies (same numbers; ``False`` times the module path)
+FAST_CHAIN = True
+
+
+def _fast_chain_supported(norm, activation, init, gamma) -> bool:
+    from rcbench.networks import fast_chain
+
+    return fast_chain.supported(norm, activation, init, gamma)
+
+
+def _chain_arms(arms, *, widths, depth, seeds, seed, init, activation, input, batch, layers, stats, chunk,
+                device) -> list[list[pd.DataFrame]]:  # fmt: skip
+    """Per arm ``(norm, gamma)``, the per-width frames of :func:`linear_chain`. Every arm with a named stateless norm,
+    a named activation and Gaussian weights runs in one batched stream (:func:`rcbench.networks.fast_chain.stream_arms`,
+    bit-identical to the module path); otherwise each arm runs through :func:`_stream`."""
+    from rcbench.networks import fast_chain
+
+    unknown = [s for s in stats if s not in _CHAIN_STATS]
+    if unknown:
+        raise ValueError(f"unknown statistic(s) {unknown}; available: {list(_CHAIN_STATS)}")
+    for norm, _ in arms:
+        if isinstance(norm, str):
+            from rcbench.networks.norms import get_norm
+
+            get_norm(norm, 2, 1)  # unknown names fail here, before any work
+    weights = [_weights(init, gamma) for _, gamma in arms]
+    fast = FAST_CHAIN and all(_fast_chain_supported(norm, activation, init, gamma) for norm, gamma in arms)
     dev = resolve_device(device)
-    frames = []
+    frames: list[list[pd.DataFrame]] = [[] for _ in arms]
     for d in widths:
         n = d if batch is None else positive_int(batch, "batch")
         if input == "identity" and n != d:
@@ -315,17 +373,39 @@ def linear_chain(
         x = _chain_input(input, n, d, seeds, seed, dev)
         if tuple(x.shape) != (seeds, n, d):
             raise ValueError(f"input has shape {tuple(x.shape)}, expected {(seeds, n, d)}")
-        out: dict[str, list[torch.Tensor]] = {s: [] for s in stats}
-        ids_all: list[int] = []
-        measure = _chain_measurer(d, out, ids_all)
-        _stream(x, width=d, depth=depth, norm=norm, activation=activation, weights=weights, layers=layers,
-                on_chunk=measure, seed=seed, chunk=chunk, seeds=seeds, device=dev)
-        values = {s: torch.cat(v) for s, v in out.items()}
-        df = tidy(values, seeds=list(range(seeds)), width=d, norm=_norm_label(norm), gamma=float(gamma),
-                  activation=activation, init=str(init))
-        df["layer"] = np.repeat(np.asarray(ids_all), seeds)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+        outs = [{s: [] for s in stats} for _ in arms]
+        ids = [[] for _ in arms]
+        measures = [_chain_measurer(d, outs[a], ids[a]) for a in range(len(arms))]
+        if fast:
+            A = len(arms)
+            joint: dict[str, list[torch.Tensor]] = {s: [] for s in stats}
+            measure_all = _chain_measurer(d, joint, [])
+
+            def on_chunk(layer_ids, H, measure_all=measure_all, joint=joint, ids=ids, outs=outs, A=A):
+                # every arm's layers in one measurement call (arm-major, each arm's block as a separate call lays
+                # it out, so the same rounding), then split back per arm
+                k = len(layer_ids)
+                measure_all(layer_ids * A, H.transpose(0, 1).reshape(A * k, *H.shape[2:]))
+                for a in range(A):
+                    ids[a].extend(layer_ids)
+                    for s in joint:
+                        outs[a][s].append(joint[s][-1].view(A, k, *joint[s][-1].shape[1:])[a])
+
+            fast_chain.stream_arms(x, depth=depth, init=init, gammas=[g for _, g in arms], norms=[nm for nm, _ in arms],
+                                   activation=activation, layers=layers, on_chunk=on_chunk,
+                                   chunk_seed=lambda k, d=d: subseed(seed, d, k), chunk=chunk,
+                                   renorm=[nm is None and _homogeneous(activation) for nm, _ in arms])  # fmt: skip
+        else:
+            for a, (norm, _) in enumerate(arms):
+                _stream(x, width=d, depth=depth, norm=norm, activation=activation, weights=weights[a], layers=layers,
+                        on_chunk=measures[a], seed=seed, chunk=chunk, seeds=seeds, device=dev)  # fmt: skip
+        for a, (norm, gamma) in enumerate(arms):
+            values = {s: torch.cat(v) for s, v in outs[a].items()}
+            df = tidy(values, seeds=list(range(seeds)), width=d, norm=_norm_label(norm), gamma=float(gamma),
+                      activation=activation, init=str(init))
+            df["layer"] = np.repeat(np.asarray(ids[a]), seeds)
+            frames[a].append(df)
+    return frames
 
 
 def log_singular_ratio(df: pd.DataFrame) -> pd.DataFrame:
@@ -355,9 +435,16 @@ def lyapunov_rates(df: pd.DataFrame, *, start: Callable[[int], int] | int = 0) -
 # ---------------------------------------------------------------------------------------------------------------
 # Fig. 3b: recovery from a nearly rank-one input (A6)
 # ---------------------------------------------------------------------------------------------------------------
-def nearly_rank_one_input(n: int, d: int, *, seeds: int, seed: int = 0, c: float = 1.0, noise: float = 1e-5,
+#: input laws of Fig. 3b's start ``c 1 1^T + noise G``: ``c = 1`` (rcbench's first protocol) or ``"authors"``:
+#: ``c = x.x`` with ``x ~ N(0, I_d)`` drawn per seed, as ``code_fig_3_b.ipynb`` (``H = x@x.T + 1e-5 randn(d, d)``
+#: with a 1-D ``x``: ``x@x.T`` is the scalar ``x.x ~ chi^2_d``, about 50 at d = 50; relative noise ~2e-7).
+INPUT_LAWS = ("authors",)
+
+
+def nearly_rank_one_input(n: int, d: int, *, seeds: int, seed: int = 0, c: float | str = 1.0, noise: float = 1e-5,
                           exact: bool = False, device="cpu") -> torch.Tensor:
-    """Fig. 3b's start ``c 1 1^T + noise * G`` (``G`` i.i.d. N(0, 1)), shape ``(seeds, n, d)``; ``exact=True`` gives
+    """Fig. 3b's start ``c 1 1^T + noise * G`` (``G`` i.i.d. N(0, 1)), shape ``(seeds, n, d)``; ``c="authors"``
+    draws ``c = x.x``, ``x ~ N(0, I_d)``, per seed (the authors' code, :data:`INPUT_LAWS`). ``exact=True`` gives
     an exactly rank-one ``u v^T`` with Gaussian ``u, v`` instead (generic, and not removed by centring)."""
     g = generator(subseed(seed, n, d, 31))
     if exact:
@@ -365,27 +452,179 @@ def nearly_rank_one_input(n: int, d: int, *, seeds: int, seed: int = 0, c: float
         v = torch.randn(seeds, 1, d, generator=g, dtype=MEASUREMENT_DTYPE)
         x = u @ v
     else:
-        x = c * torch.ones(seeds, n, d, dtype=MEASUREMENT_DTYPE) + noise * torch.randn(
-            seeds, n, d, generator=g, dtype=MEASUREMENT_DTYPE)
+        noise_g = noise * torch.randn(seeds, n, d, generator=g, dtype=MEASUREMENT_DTYPE)
+        if isinstance(c, str):
+            if c != "authors":
+                raise ValueError(f"c must be a number or one of {INPUT_LAWS}, got {c!r}")
+            xs = torch.randn(seeds, d, generator=generator(subseed(seed, n, d, 32)), dtype=MEASUREMENT_DTYPE)
+            scale = (xs * xs).sum(-1)[:, None, None]
+        else:
+            if not (math.isfinite(float(c)) and float(c) > 0):
+                raise ValueError(f"c must be a positive finite number, got {c!r}")
+            scale = float(c)
+        x = scale * torch.ones(seeds, n, d, dtype=MEASUREMENT_DTYPE) + noise_g
     return x.to(resolve_device(device))
 
 
 @storable
 def rank_recovery(*, width: int = 50, depth: int = 30, seeds: int = 5, seed: int = 0, norm="bn", gamma: float = 1.0,
-                  init: str = "gaussian_unit", noise: float = 1e-5, exact: bool = False, device="cpu") -> pd.DataFrame:
+                  init: str = "gaussian_unit", noise: float = 1e-5, c: float | str = 1.0, exact: bool = False,
+                  formulation: str = "h", precision: str = "float64", device="cpu") -> pd.DataFrame:
     """Fig. 3b: the BN chain with ``W~ = I + gamma W`` (``W ~ N(0, 1)``; the code's ``I + 0.01 (100 W)``) from a
-    nearly rank-one start (``exact=True``: an exactly rank-one one), every layer: ``soft_rank``, ``numerical_rank``
-    and ``eig_ratio`` = ``lambda_10 / lambda_1`` of the Gram (the paper plots the top-10 eigenvalues on a log
-    scale). ``norm=None``: the vanilla chain."""
+    nearly rank-one start ``c 1 1^T + noise G`` (``c="authors"``: the authors' ``c = x.x``; ``exact=True``: an
+    exactly rank-one start), every layer: ``soft_rank``, ``numerical_rank`` and ``eig_ratio`` = ``lambda_10 /
+    lambda_1`` of the Gram (the paper plots the top-10 eigenvalues on a log scale; computed as
+    ``(sigma_10/sigma_1)^2`` from the singular values of ``H``, which resolves ratios down to ``eps^2``, not
+    ``n eps`` as an eigensolver on the Gram would). ``norm=None``: the vanilla chain.
+
+    ``formulation="gram"`` evolves the ``d x d`` Gram ``F = H^T H`` instead (the authors' code: ``M <- D W~ M
+    W~^T D``), with the same weights, in ``precision`` ``"float64"`` or ``"longdouble"`` (numpy's extended type);
+    see :func:`gram_formulation_chain` (its ``numerical_rank`` is ``matrix_rank`` of the Gram)."""
     width = positive_int(width, "width")
     if width < 10:
         raise ValueError(f"rank_recovery tracks lambda_10 and needs width >= 10, got {width}")
-    x = nearly_rank_one_input(width, width, seeds=seeds, seed=seed, noise=noise, exact=exact, device=device)
-    df = linear_chain(widths=width, depth=depth, seeds=seeds, seed=seed, norm=norm, init=init, gamma=gamma, input=x,
-                      stats=("soft_rank", "numerical_rank", "eig_ratio10"), device=device)
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    x = nearly_rank_one_input(width, width, seeds=seeds, seed=seed, noise=noise, c=c, exact=exact, device=device)
+    if formulation == "h":
+        if precision != "float64":
+            raise ValueError("the H chain runs in float64 (precision='float64'); longdouble is for formulation='gram'")
+        df = linear_chain(widths=width, depth=depth, seeds=seeds, seed=seed, norm=norm, init=init, gamma=gamma,
+                          input=x, stats=("soft_rank", "numerical_rank", "eig_ratio10"), device=device)
+    else:
+        df = gram_formulation_chain(widths=width, depth=depth, seeds=seeds, seed=seed, norm=norm, init=init,
+                                    gamma=gamma, input=x, stats=("soft_rank", "gram_numerical_rank", "eig_ratio10"),
+                                    precision=precision, device=device)
+        df = df.rename(columns={"gram_numerical_rank": "numerical_rank"})
     df = df.rename(columns={"eig_ratio10": "eig_ratio"})
     df["start"] = "exact_rank_one" if exact else "nearly_rank_one"
+    df["input_law"] = str(c)
     return df
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the authors' formulation: the d x d Gram chain (Figs. 3a, 3b code), same weights as the H chain
+# ---------------------------------------------------------------------------------------------------------------
+FORMULATIONS = ("h", "gram")
+_GRAM_STATS = ("soft_rank", "rank_tau05", "gram_numerical_rank", "eig_ratio10")
+
+
+def _chain_weights(*, width: int, depth: int, weights, seed: int, chunk: int, seeds: int):
+    """The weights ``W_l`` (``(seeds, width, width)``, float64, CPU) of :func:`_stream`'s chain, layer by layer: the
+    same chunks, seeds and draws (an MLP's weight draws do not depend on its norm or activation)."""
+    start, k = 0, 0
+    while start < depth:
+        size = min(chunk, depth - start)
+        net = MLP(width, width, size, norm=None, activation="identity", init=weights, ensemble=seeds,
+                  seed=subseed(seed, width, k), dtype=MEASUREMENT_DTYPE, device="cpu")
+        for b in net.blocks:
+            yield b.linear.weight.detach()
+        start += size
+        k += 1
+
+
+def _gram_stats(F: np.ndarray, stats: Sequence[str]) -> dict[str, np.ndarray]:
+    """Statistics of a stack of feature Grams ``F`` (``(seeds, d, d)``), measured in float64 as the authors do
+    (``eigh`` / ``matrix_rank`` of the Gram)."""
+    G = torch.from_numpy(np.ascontiguousarray(F, dtype=np.float64))
+    G = (G + G.transpose(-1, -2)) / 2
+    lam = torch.linalg.eigvalsh(G)
+    lam_c = lam.clamp_min(0)
+    d = G.shape[-1]
+    out = {}
+    if "soft_rank" in stats:
+        out["soft_rank"] = (lam_c.sum(-1) ** 2 / (lam_c ** 2).sum(-1)).numpy()
+    if "rank_tau05" in stats:
+        out["rank_tau05"] = (lam > 0.5 * lam.sum(-1, keepdim=True) / d).sum(-1).to(torch.float64).numpy()
+    if "gram_numerical_rank" in stats:
+        out["gram_numerical_rank"] = torch.linalg.matrix_rank(G, hermitian=True).to(torch.float64).numpy()
+    if "eig_ratio10" in stats:
+        out["eig_ratio10"] = (lam[..., -10] / lam[..., -1]).clamp_min(0).numpy()
+    return out
+
+
+@storable
+def gram_formulation_chain(
+    *,
+    widths: Sequence[int] | int,
+    depth: int,
+    seeds: int = 5,
+    seed: int = 0,
+    norm="bn",
+    init: str = "gaussian",
+    gamma: float = INF,
+    input: str | torch.Tensor = "gaussian",
+    burn_in: int = 0,
+    sample_every: int = 1,
+    extra_layers: Sequence[int] = (),
+    stats: Sequence[str] = ("soft_rank", "rank_tau05", "gram_numerical_rank"),
+    precision: str = "float64",
+    chunk: int = 100,
+    device="cpu",
+) -> pd.DataFrame:
+    """Paper A's chain in the authors' formulation (``code_fig_3_a/b.ipynb``): the ``d x d`` feature Gram ``F =
+    H^T H`` (the paper's ``M = H H^T``) evolves as ``F <- D W F W^T D``, ``D = diag(W F W^T)^{-1/2}`` (theory BN,
+    ``norm="bn"``) or ``F <- W F W^T / tr`` (``norm=None``), with **the same weights** as :func:`linear_chain`
+    with the same arguments (same chunks and seeds), so any difference between the two is round-off. The arithmetic
+    runs in ``precision`` (``"float64"``, or ``"longdouble"``: numpy's extended type, 80-bit on x86); the statistics
+    are measured in float64 on the Gram (``eigh``/``matrix_rank`` of ``F``, as the notebooks do): ``soft_rank``,
+    ``rank_tau05``, ``gram_numerical_rank``, ``eig_ratio10``. Batch = width (``n = d``, the code's ``N = d``).
+    One row per width x seed x measured layer, the columns of :func:`linear_chain` plus ``formulation``,
+    ``precision``. CPU only (numpy)."""
+    widths = _widths(widths)
+    depth = positive_int(depth, "depth")
+    seeds = positive_int(seeds, "seeds")
+    sample_every = positive_int(sample_every, "sample_every")
+    chunk = positive_int(chunk, "chunk")
+    if norm not in ("bn", None):
+        raise ValueError(f"the Gram formulation implements the theory BN ('bn') or no norm (None), got {norm!r}")
+    if precision not in ("float64", "longdouble"):
+        raise ValueError(f"precision must be 'float64' or 'longdouble', got {precision!r}")
+    unknown = [s for s in stats if s not in _GRAM_STATS]
+    if unknown:
+        raise ValueError(f"unknown statistic(s) {unknown} for the Gram formulation; available: {list(_GRAM_STATS)}")
+    if not 0 <= burn_in <= depth:
+        raise ValueError(f"burn_in must lie in [0, depth={depth}], got {burn_in}")
+    dt = np.float64 if precision == "float64" else np.longdouble
+    weights = _weights(init, gamma)
+    layers = sorted({0, *range(burn_in, depth + 1, sample_every), *[int(l) for l in extra_layers if 0 <= l <= depth]})
+    wanted = set(layers)
+    frames = []
+    for d in widths:
+        x = _chain_input(input, d, d, seeds, seed, "cpu")
+        if tuple(x.shape) != (seeds, d, d):
+            raise ValueError(f"input has shape {tuple(x.shape)}, expected {(seeds, d, d)}")
+        h = x.numpy().astype(dt)
+        F = np.swapaxes(h, -1, -2) @ h
+        rec: dict[str, list] = {s: [] for s in stats}
+        ids = []
+
+        def keep(l, F=F):
+            ids.append(l)
+            for k, v in _gram_stats(F, stats).items():
+                rec[k].append(v)
+
+        if 0 in wanted:
+            keep(0, F)
+        for l, W in enumerate(_chain_weights(width=d, depth=depth, weights=weights, seed=seed, chunk=chunk,
+                                             seeds=seeds), start=1):
+            Wn = W.numpy().astype(dt)
+            F = Wn @ F @ np.swapaxes(Wn, -1, -2)
+            if norm == "bn":
+                g = 1 / np.sqrt(np.diagonal(F, axis1=-2, axis2=-1))
+                F = g[..., :, None] * F * g[..., None, :]
+            else:
+                F = F / np.trace(F, axis1=-2, axis2=-1)[..., None, None]
+            if not np.isfinite(F).all():
+                raise NumericalDivergence(f"non-finite Gram at layer {l} (width {d})")
+            if l in wanted:
+                keep(l, F)
+        values = {k: torch.from_numpy(np.stack(v)) for k, v in rec.items()}
+        df = tidy(values, seeds=list(range(seeds)), width=d, norm=_norm_label(norm), gamma=float(gamma),
+                  activation="identity", init=str(init), formulation="gram", precision=precision)
+        df["layer"] = np.repeat(np.asarray(ids), seeds)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -790,17 +1029,23 @@ PROFILES: dict[str, dict[str, dict]] = {
                               init="gaussian_unit", input="identity",
                               stats=("soft_rank", "rank_tau05", "gram_numerical_rank")),
                    gammas=(INF, 1.0),
+                   # the authors' Gram formulation on the same weights (gamma = inf; the same chain: no extra H run)
+                   gram=dict(widths=_A_WIDTHS, depth=600, burn_in=100, sample_every=4, seeds=3, init="gaussian_unit",
+                             input="identity"),
                    # vanilla control at L = 2000 and d <= 32 (the checked widths): rank_0.5 = 1 needs
                    # log(s2/s1) < -log(2 sqrt(d)/...) ~ -2.1 at d = 32; z-margin (0.0164 L - 2.1)/(0.155 sqrt L) is 2.0
                    # at L = 600 (1/200 pilot seeds fail) and 4.4 at L = 2000 (0/200 pilot seeds fail from L = 1000)
                    control=dict(widths=(8, 16, 32), depth=2000, burn_in=2000, seeds=5, init="gaussian",
                                 input="identity", stats=("rank_tau05",))),
         # A6: 10 seeds (was 5): the geometric-mean check at the note's 5e-5 failed 0.9% of 5-seed runs (see test)
-        "A6": dict(recovery=dict(width=50, depth=30, seeds=10, gamma=1.0), r_layer=30, eig_layer=20),
+        "A6": dict(recovery=dict(width=50, depth=30, seeds=10, gamma=1.0), r_layer=30, eig_layer=20,
+                   # rcbench's start 1 1^T + 1e-5 G and the authors' (c = x.x ~ chi^2_d): the paper's protocol
+                   input_laws=(1.0, "authors"),
+                   gram=dict(width=50, input_laws=("authors", 1.0))),
         "A7": dict(chain=dict(widths=32, depth=500, burn_in=50, sample_every=5, seeds=5, activation="relu",
                               stats=("soft_rank", "numerical_rank")),
                    norm="bn_centered"),
-        "A8": dict(init_rank=dict(hidden_layers=(0, 4, 8, 12, 16, 32), seeds=3)),
+        "A8": dict(init_rank=dict(hidden_layers=(0, 4, 8, 12, 16, 32), seeds=3, width=128, batch=128)),
         "A9": dict(training=dict(hidden_layers=(2, 14), steps=150, batch=128, seeds=3, sgd_lr=0.1)),
         # high = 200 pre-training steps (Fig. 6: 75): on digits at width 64, 75 steps raise r only 1.07-2.3x in the
         # lowest 10% of seeds; 200 steps cost ~2 s more (pilot, 16 x 5 seeds; see test_a10_rank_pretraining)
@@ -826,13 +1071,17 @@ PROFILES: dict[str, dict[str, dict]] = {
                               seeds=2, init="gaussian_unit", input="identity",
                               stats=("soft_rank", "rank_tau05", "numerical_rank", "gram_numerical_rank")),
                    gammas=(0.01, 1.0, INF),
+                   # Gram formulation vs H chain on the same weights, at the widths of Fig. 3a, 10^4 layers (numpy)
+                   gram=dict(widths=(8, 16, 32, 64, 128, 256), depth=10_000, burn_in=1000, sample_every=100, seeds=2,
+                             init="gaussian_unit", input="identity"),
                    control=dict(widths=(8, 16, 32), depth=2000, burn_in=2000, seeds=5, init="gaussian",
                                 input="identity", stats=("rank_tau05",))),
-        "A6": dict(recovery=dict(width=(50, 200), depth=100, seeds=20, gamma=1.0), r_layer=30, eig_layer=20),
+        "A6": dict(recovery=dict(width=(50, 200), depth=100, seeds=20, gamma=1.0), r_layer=30, eig_layer=20,
+                   input_laws=(1.0, "authors"), gram=dict(width=50, input_laws=("authors", 1.0))),
         "A7": dict(chain=dict(widths=(32, 64, 128, 256, 512), depth=2000, burn_in=200, sample_every=10, seeds=3,
                               activation="relu", stats=("soft_rank", "numerical_rank")),
                    norm="bn_centered"),
-        "A8": dict(init_rank=dict(hidden_layers=tuple(range(0, 33, 2)), seeds=3)),
+        "A8": dict(init_rank=dict(hidden_layers=tuple(range(0, 33, 2)), seeds=3, width=128, batch=128)),
         "A9": dict(training=dict(hidden_layers=tuple(range(0, 33, 2)), steps=35_100, batch=128, seeds=3,
                                  sgd_lr=0.01)),
         "A10": dict(pretraining=dict(width=128, depth=30, seeds=10, epochs=15, batch=32, lr=0.01,
@@ -840,6 +1089,29 @@ PROFILES: dict[str, dict[str, dict]] = {
         "A11": dict(conv=dict(batch=128, seeds=3, cfg=VGG19)),
     },
 }
+
+
+def _regime_a6(cfg: dict, entry: str) -> None:
+    """A6's regime: the pilot range of its response surface (claims/test_a_rank_collapse.py, ``A6_RESPONSE``):
+    widths 50..200 (Fig. 3b's 50 and the note's 200), E in {10, 20, 30}, layers within the depth, relative noise
+    noise/c in [1e-8, 1e-4] (the authors' c = x.x ~ d)."""
+    rc = cfg["recovery"]
+    widths = _as_tuple(rc["width"])
+    if any(not 50 <= w <= 200 for w in widths):
+        raise ValueError(f"{entry}: widths must lie in [50, 200] (the calibrated range of Fig. 3b), got {widths}")
+    if cfg["eig_layer"] not in (10, 20, 30):
+        raise ValueError(f"{entry}: eig_layer must be 10, 20 or 30, got {cfg['eig_layer']}")
+    if max(cfg["eig_layer"], cfg["r_layer"]) > rc["depth"]:
+        raise ValueError(f"{entry}: eig_layer and r_layer must be <= depth={rc['depth']}")
+    noise = rc.get("noise", 1e-5)
+    for c in _as_tuple(cfg.get("input_laws", (1.0,))):
+        rel = [noise / w for w in widths] if c == "authors" else [noise / float(c)]
+        if any(not 1e-8 <= v <= 1e-4 for v in rel):
+            raise ValueError(f"{entry}: relative noise noise/c must lie in [1e-8, 1e-4], got {rel} for c={c!r}")
+
+
+#: regime validators of the configurations (see rcbench.overrides): refused before any work when overridden
+REGIMES = {"A6": _regime_a6}
 
 
 def config(claim: str, profile: str = "quick") -> dict:
@@ -916,27 +1188,48 @@ def run_claim(
         return {"vanilla_chain": col, "lyapunov_chain": pd.concat(lyap, ignore_index=True)}
     if claim == "A3":
         norms = (norm,) if norm is not None else cfg["norms"]
-        frames = [linear_chain(**cfg["chain"], norm=nm, gamma=g, seed=seed, device=device)
-                  for nm in norms for g in cfg["gammas"]]
+        # all norm x gamma arms in one batched call: the concatenation of the per-arm linear_chain frames, bit for bit
+        bn = linear_chain_arms(**cfg["chain"], arms=[(nm, g) for nm in norms for g in cfg["gammas"]], seed=seed,
+                               device=device)  # fmt: skip
         control = linear_chain(**cfg["control"], norm=None, seed=seed, device=device)
-        return {"bn_chain": pd.concat(frames, ignore_index=True), "vanilla_chain": control}
+        return {"bn_chain": bn, "vanilla_chain": control}
     if claim == "A4":
         bn = linear_chain(**cfg["chain"], norm=norm if norm is not None else cfg["norm"], seed=seed, device=device)
         van = linear_chain(**cfg["chain"], norm=None, seed=seed, device=device)
         return {"bn_chain": bn, "vanilla_chain": van}
     if claim == "A5":
-        frames = [linear_chain(**cfg["chain"], norm="bn", gamma=g, seed=seed, device=device) for g in cfg["gammas"]]
+        bn = linear_chain_arms(**cfg["chain"], arms=[("bn", g) for g in cfg["gammas"]], seed=seed, device=device)
         control = linear_chain(**cfg["control"], norm=None, seed=seed, device=device)
-        return {"bn_chain": pd.concat(frames, ignore_index=True), "vanilla_chain": control}
+        out = {"bn_chain": bn, "vanilla_chain": control}
+        if cfg.get("gram"):  # the authors' d x d Gram formulation on the same weights (finding of the comparison)
+            gc = dict(cfg["gram"])
+            gstats = ("soft_rank", "rank_tau05", "gram_numerical_rank")
+            same = {k: v for k, v in cfg["chain"].items() if k != "stats"} == gc and INF in cfg["gammas"]
+            h = (bn[bn["gamma"] == INF].reset_index(drop=True) if same  # the gamma = inf arm's frame
+                 else linear_chain(**gc, stats=gstats, norm="bn", seed=seed, device=device))
+            g = gram_formulation_chain(**gc, stats=gstats, norm="bn", seed=seed)
+            h = h.assign(formulation="h", precision="float64")[list(g.columns)]  # the statistics both measure
+            out["gram_formulation"] = pd.concat([h, g], ignore_index=True)
+        return out
     if claim == "A6":
         rc = dict(cfg["recovery"])
         widths = _as_tuple(rc.pop("width"))
+        laws = _as_tuple(cfg.get("input_laws", (1.0,)))
         nm = norm if norm is not None else "bn"
-        bn = [rank_recovery(width=w, **rc, norm=nm, seed=seed, device=device) for w in widths]
-        van = [rank_recovery(width=w, **rc, norm=None, seed=seed, device=device) for w in widths]
+        bn = [rank_recovery(width=w, **rc, c=c, norm=nm, seed=seed, device=device) for c in laws for w in widths]
+        van = [rank_recovery(width=w, **rc, c=c, norm=None, seed=seed, device=device) for c in laws for w in widths]
         one = [_exact_rank_one_layer(w, rc, nm, seed, device) for w in widths]
-        return {"bn_recovery": pd.concat(bn, ignore_index=True), "vanilla_recovery": pd.concat(van, ignore_index=True),
-                "exact_rank_one": pd.concat(one, ignore_index=True)}
+        out = {"bn_recovery": pd.concat(bn, ignore_index=True), "vanilla_recovery": pd.concat(van, ignore_index=True),
+               "exact_rank_one": pd.concat(one, ignore_index=True)}
+        gc = cfg.get("gram")
+        if gc and (norm is None or norm == "bn"):  # the authors' Gram formulation on the same weights (finding; paper's BN only)
+            g = [rank_recovery(width=gc["width"], **rc, c=c, norm="bn", formulation=f, precision=p, seed=seed)
+                 for c in gc["input_laws"] for f, p in (("h", "float64"), ("gram", "float64"), ("gram", "longdouble"))]
+            out["gram_formulation"] = pd.concat([df.assign(formulation=f, precision=p) for df, (f, p) in
+                                                 zip(g, [("h", "float64"), ("gram", "float64"),
+                                                         ("gram", "longdouble")] * len(gc["input_laws"]))],
+                                                ignore_index=True)
+        return out
     if claim == "A7":
         bn = linear_chain(**cfg["chain"], norm=norm if norm is not None else cfg["norm"], seed=seed, device=device)
         van = linear_chain(**cfg["chain"], norm=None, seed=seed, device=device)
