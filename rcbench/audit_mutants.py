@@ -190,11 +190,36 @@ def mutation_audit(
                               s.map(mut_order) if s.name == "mutant" else s, kind="stable").reset_index(drop=True)
     summary = score(table)
     write_frame(out / "mutants.csv", table)
+    _write_text(out / "mutants.md", markdown(table, summary))
     write_json(out / "mutants.json", {**summary, "options": options, "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                                                                              time.gmtime()),
                                       "wall_s": round(time.time() - start, 1), "runs": infos,
                                       "table": table.to_dict(orient="records")})  # fmt: skip
     return table, summary
+
+
+def _write_text(path: Path, text: str) -> None:
+    from rcbench.results import write_atomic
+
+    write_atomic(path, text)
+
+
+def markdown(table: pd.DataFrame, summary: dict) -> str:
+    """``mutants.md``: the score, the lists and the claims x mutants table."""
+    lines = [
+        "# Mutation audit",
+        "",
+        f"Mutation score **{summary['good']}/{summary['total']} = {summary['score']:.3f}** (killed or explained "
+        f"survivor); {', '.join(f'{k}: {v}' for k, v in summary['counts'].items())}.",
+        "",
+        f"- unexplained survivors: {', '.join(summary['unexplained']) or 'none'}",
+        f"- sound controls broken: {', '.join(summary['sound_control_broken']) or 'none'}",
+        f"- declared (claim, component) pairs no mutant killed: {', '.join(summary['pairs_without_kill']) or 'none'}",
+        "",
+        format_table(table, "github"),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def format_table(table: pd.DataFrame, fmt: str = "simple") -> str:

@@ -156,6 +156,9 @@ def scale_audit(
                      "reason": reason[:300], "wall_s": wall})  # fmt: skip
     frame = pd.DataFrame(rows, columns=COLUMNS)
     write_frame(out / "scales.csv", frame)
+    from rcbench.results import write_atomic
+
+    write_atomic(out / "scales.md", "# Scale audit\n\n" + format_table(frame, "github") + "\n")
     write_json(out / "scales.json", {"options": options, "grids": selected, "wall_s": round(time.time() - start, 1),
                                      "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                                      "runs": infos, "table": frame.to_dict(orient="records")})  # fmt: skip

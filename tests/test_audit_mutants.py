@@ -96,6 +96,8 @@ def test_one_mutant_on_two_claims(tmp_path):
     assert stored["total"] == 2 and stored["table"][0]["claim"] == "C5"
     assert pd.read_csv(tmp_path / "mutants.csv").columns.tolist() == M.COLUMNS
     assert "identity_norm" in M.format_table(table, "github")
+    md = (tmp_path / "mutants.md").read_text()
+    assert "| C5 " in md and "Mutation score **" in md
     # rerun: the finished run is reused
     M.mutation_audit(claims="C5,D3", mutants="identity_norm", results_dir=tmp_path, pytest_args=tiny, verbose=False)
     assert json.loads((tmp_path / "mutants.json").read_text())["runs"][0]["reused"]

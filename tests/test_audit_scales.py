@@ -56,4 +56,4 @@ def test_one_configuration(tmp_path):
     assert run["options"]["set"] == ["C5.widths=8,", "C5.depth=20", "C5.seeds=3"]
     assert set(pd.read_csv(tmp_path / "C5" / "0" / "frames" / "C5__phi.csv")["width"]) == {8}
     assert pd.read_csv(tmp_path / "scales.csv").columns.tolist() == S.COLUMNS
-    assert "C5" in S.format_table(table)
+    assert "C5" in S.format_table(table) and "| C5 " in (tmp_path / "scales.md").read_text()
