@@ -70,7 +70,7 @@ OPTIONS: dict[str, dict] = {
     "set": dict(action="append", default=[], metavar="CLAIM.KEY=VALUE",
                 help="override a key of a claim's profile configuration, e.g. C7.width=128 (repeatable; nested keys "
                      "dotted, A3.chain.widths=8,16,32; values as rcbench sweep --grid)"),
-    **{kind: dict(default=None, help=f"substitute a {kind} (PACKAGE.MODULE:NAME or a built-in name) in the claims "
+    **{kind: dict(default=None, help=f"substitute your {kind} (PACKAGE.MODULE:NAME or a built-in name) in the claims "
                                      f"that declare it") for kind in KIND_NAMES},
 }  # fmt: skip
 

@@ -1,5 +1,5 @@
 """What a claim test records: its checks (statistic, measured, expected, tolerance, pass/fail, negative control)
-and the experiment DataFrames behind them. The claims harness (``claims/conftest.py``) hands one
+and the experiment DataFrames behind them. The claims harness (:mod:`rcbench.pytest_plugin`) hands one
 :class:`ClaimRecorder` to each claim test through the ``record`` fixture and writes them all at the end of the run.
 
 Typical use in a claim test::
