@@ -55,9 +55,14 @@ def figures_for(claim_id: str, frames: dict[str, pd.DataFrame], *, checks: pd.Da
     data = ClaimData(claim_id, dict(frames), _claim_checks(checks, claim_id), dict(options or {}))
     try:
         with matplotlib.rc_context(STYLE):
-            return list(fn(data)), ""
+            figs = list(fn(data))
     except Exception as exc:  # a frame changed shape or the test recorded fewer frames: say so, keep the report
         return [], f"figure unavailable ({type(exc).__name__}: {exc})"
+    subs = ", ".join(f"--{k} {v}" for k, v in data.options.items() if k in ("norm", "init", "activation") and v)
+    if subs:  # the caption says what the paper's claim predicts; the verdict says whether the user's component kept it
+        figs = [(f"{claim_id} ({subs} in the arm labelled with your module; the caption is the claim's prediction): "
+                 f"{cap.partition(': ')[2] or cap}", fig) for cap, fig in figs]
+    return figs, ""
 
 
 def to_png(fig, dpi: int = DPI) -> bytes:

@@ -147,8 +147,8 @@ def a3_sqrt_d(data):
     for i, (w, g) in enumerate(b0.groupby("width")):
         seed_band(ax, g, "layer", "soft_rank", label=f"d = {w}", color=COLORS[i], marker=None)
     ax.axvline(burn, color="0.5", lw=0.8, ls=":", label="burn-in (average from here)")
-    finish(ax, "depth ℓ", SOFT_RANK, title=f"{names.get(str(b0.norm.iloc[0]), str(b0.norm.iloc[0]))} per width",
-           loc="upper right")  # fmt: skip
+    first = "your norm" if data.user("norm") else names.get(str(b0.norm.iloc[0]), "BN")
+    finish(ax, "depth ℓ", SOFT_RANK, title=f"{first}, per width", loc="upper right")
     return [(f"A3: the BN chain's soft rank averaged over layers ≥ {burn} grows like √d (left, log-log; dots: each of "
              f"{seeds_text(avg)}), the vanilla control stays at 1; right: the chains that are averaged.", fig)]
 
@@ -344,7 +344,7 @@ def a11_variants(data):
     df = data.frame("conv_rank")
     batch = int(df.batch.iloc[0])
     user = data.user("norm")
-    names = {"full_bn": "full BN" + (f" ({user.replace(':', '.')})" if user else ""), "scaling_only": "scaling only",
+    names = {"full_bn": "full BN" + (" (yours)" if user else ""), "scaling_only": "scaling only",
              "centering_only": "centring only", "none": "control: none"}  # fmt: skip
     order = [v for v in names if v in set(df.variant)]
     fig, (ax,) = new_figure(w=3.2, right=2.0)
@@ -353,7 +353,7 @@ def a11_variants(data):
     hi = df.groupby("variant").numerical_rank_f32.max().reindex(order)
     colors = [COLORS[0], COLORS[2], COLORS[3], "0.6"][: len(order)]
     xs = np.arange(len(order))
-    ax.bar(xs, mean, color=colors, yerr=[mean - lo, hi - mean], capsize=3, label="float32 rank (bar: min–max seeds)")
+    ax.bar(xs, mean, color=colors, yerr=[mean - lo, hi - mean], capsize=3, label="float32 rank; whiskers: min–max")
     hline(ax, 0.9 * batch, f"judged: ≥ 0.9 × batch = {0.9 * batch:g}")
     hline(ax, 3, "control judged: ≤ 3", color="0.5", ls=":")
     ax.set_xticks(xs)

@@ -26,7 +26,7 @@ from rcbench.report.plotting import (
 )
 
 PHI = "isometry gap φ (log)"
-LOG_GRAD = "log ‖∇_W₁ L‖_F, gradient of the first weight"
+LOG_GRAD = "log ‖∇_W₁ L‖_F (first weight)"
 
 
 @figure("C1")
@@ -86,7 +86,7 @@ def c3_rotation(data):
 @figure("C4")
 def c4_weingarten(data):
     haar = data.frame("haar")
-    fig, (ax,) = new_figure(w=3.8)
+    fig, (ax,) = new_figure(w=3.2, right=2.3)
     for i, (w, g) in enumerate(haar.groupby("width")):
         g = g.sort_values("eps").dropna(subset=["gain", "iso_x"])
         ax.errorbar(g.eps, g.mean_iso, yerr=4 * g.se_iso, fmt="o-", ms=3, capsize=2, color=COLORS[i],
@@ -98,8 +98,7 @@ def c4_weingarten(data):
         ax.plot(g.eps, g.mean_iso, ls=":", color="0.45", marker="o", mfc="none", ms=3,
                 label=f"control: Gaussian W, d = {int(g.width.iloc[0])}")  # fmt: skip
     log_axis(ax, "x")
-    finish(ax, "input perturbation ε (log)", "isometry I after one step", title="Thm 3 (Eq. 8)", loc="lower left",
-           ncol=1)  # fmt: skip
+    finish(ax, "input perturbation ε (log)", "isometry I after one step", title="Thm 3 (Eq. 8)", outside=True)
     return [("C4: one Haar rotation + BN raises the expected isometry at least by Thm 3's factor (markers ±4 SE above "
              "their dashed bounds); with Gaussian weights the bound fails for near-isometric inputs (grey).", fig)]
 
@@ -109,7 +108,7 @@ def c5_forward(data):
     df = data.frame("phi")
     fig, (ax,) = new_figure(w=3.8)
     for i, (w, g) in enumerate(df.groupby("width")):
-        m = seed_band(ax, g, "layer", "isometry_gap", label=f"{data.role('BN', 'norm', 'BN (Eq. 4)')}, d = {w}",
+        m = seed_band(ax, g, "layer", "isometry_gap", label=f"{data.role('BN', 'norm', 'Eq. 4')}, d = {w}",
                       color=COLORS[i], marker=None)  # fmt: skip
         if m is not None:
             xs = m.index.to_numpy(float)
@@ -129,6 +128,7 @@ def c5_forward(data):
 @figure("C6")
 def c6_generic(data):
     df = data.frame("haar")
+    df = df.assign(isometry_gap=df.isometry_gap.clip(lower=1e-16))  # below ~1e-16: round-off, drawn at the floor
     init = data.user("init")
     fig, (ax,) = new_figure(w=3.8)
     for i, (w, g) in enumerate(df.groupby("width")):

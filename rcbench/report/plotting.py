@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -307,8 +308,10 @@ def finish(ax, xlabel: str, ylabel: str, *, title: str | None = None, legend: bo
     handles = [h for h in ax.get_legend_handles_labels()[1] if h and not h.startswith("_")]
     if legend is True or (legend == "auto" and len(handles) > 1) or (legend == "auto" and len(handles) == 1
                                                                       and len(ax.lines) + len(ax.collections) > 1):
-        if outside:  # right of the panel (the figure was made with a wide right margin)
-            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=ncol, handlelength=1.8)
+        if outside:  # right of the panel (the figure was made with a wide right margin); long labels wrap
+            hs, ls = ax.get_legend_handles_labels()
+            ls = [textwrap.fill(t, 34, subsequent_indent="  ") for t in ls]
+            ax.legend(hs, ls, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=ncol, handlelength=1.8)
         else:
             ax.legend(loc=loc, ncol=ncol, handlelength=1.8)
 
