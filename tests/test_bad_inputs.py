@@ -466,6 +466,22 @@ def test_pytest_harness_refuses_before_collection(case, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_pytest_harness_never_replaces_a_directory_that_is_not_a_run(tmp_path):
+    """--results-dir naming a folder of the user's (not empty, no run.json) is refused before any claim runs."""
+    import subprocess
+    import sys
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "claims" / "test_b_orthogonality.py"), "-p",
+                           "no:cacheprovider", "-q", "--claim", "B1", "--results-dir", str(mine)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "not empty and not an rcbench results directory" in proc.stderr and "INTERNALERROR" not in proc.stderr
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
 TINY_DATA_CLAIM = '''
 import pytest
 
