@@ -265,9 +265,16 @@ def print_summary(run: dict, out: Path, report=None, *, width: int | None = None
     print("rcbench: " + ", ".join(f"{MARKS[k]} {k}: {v}" for k, v in counts.items()) + f"   ({len(rows)} claims, "
           f"{run['run'].get('wall_time_s', '?')} s)")  # fmt: skip
     explained = [r for r in rows if r["verdict"] in _EXPLAINED]
+    from rcbench.report.verdicts import fmt
+
     for r in explained[:20]:
         reason = next((x for x in r["reasons"] if x and x.strip()), "")
         first = reason.strip().splitlines()[0] if reason.strip() else "(no reason recorded)"
+        failed = [c for c in r["checks"] if not c.get("passed", True)]
+        if r["verdict"] == "failed" and failed:  # the check that failed says more than "2 check(s) failed"
+            c = failed[0]
+            first = (f"{'control ' if c.get('control') else ''}{c['statistic']}: measured {fmt(c['measured'])}, "
+                     f"expected {fmt(c['expected'])}" + (f" (+{len(failed) - 1} more failed)" if len(failed) > 1 else ""))
         print(_clip(f"  {r['id']} {r['verdict']}: {first}", width))
     if len(explained) > 20:
         print(f"  ... and {len(explained) - 20} more (see the report)")
