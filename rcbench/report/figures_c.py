@@ -253,7 +253,7 @@ def c11_training(data):
         seed_band(ax, g, "layer", "value", label=lab, color=col, marker=None)
     hline(ax, 1e-2, "judged: φ(W_mid) < 1e-2")
     log_axis(ax)
-    finish(ax, "layer ℓ", "φ(W_ℓ), ‖∇W_ℓ‖ (log)", title=f"Fig. 6: depth {L}, epoch {last}", loc="lower left")
+    finish(ax, "layer ℓ", "φ(W_ℓ), ‖∇W_ℓ‖ (log)", title=f"Fig. 6: depth {L}, epoch {last}", loc="center right")
     return [("C11: shaped BN MLPs train at depth 10 and 50 to similar accuracy (left); after training the middle "
              "weights are still near-orthogonal (φ(W) = 0 at the orthogonal init) and their gradients are not negligible "
              "(right).", fig)]

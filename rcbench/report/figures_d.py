@@ -201,14 +201,14 @@ def d8_ln_and_sawtooth(data):
     out = []
     if data.has("ln_steps"):
         df = data.frame("ln_steps")
-        fig, (ax,) = new_figure(w=3.6)
+        fig, (ax,) = new_figure(w=3.2, right=2.4)
         for i, (a, g) in enumerate(df.groupby("activation")):
             seed_band(ax, g, "layer", "gap_centred", label=f"{_lab(data, a)}: after centring", color=_color(a, i),
                       marker=None, ls=":")  # fmt: skip
             seed_band(ax, g, "layer", "gap_ln", label=f"{_lab(data, a)}: after LN's scaling", color=_color(a, i),
                       marker="o", ms=2)  # fmt: skip
         log_axis(ax)
-        finish(ax, "layer ℓ", GAP, title="T1: LN's scaling step never raises the gap", loc="upper right")
+        finish(ax, "layer ℓ", GAP, title="T1: LN's scaling step never raises the gap", outside=True)
         out.append(("D8 (finite width): at every layer the gap after LN's scaling (solid) is at or below the gap after "
                     "centring (dotted), dropping by exactly log AM/GM.", fig))
     order = {"fc": 0, "act": 1, "norm": 2}
@@ -229,7 +229,7 @@ def d8_ln_and_sawtooth(data):
             ax.set_xticklabels([f"LN {t // 3 + 1}" for t in norms], rotation=90, fontsize=6)
             ax.xaxis.set_label_coords(0.5, -0.55 / 2.3)
             finish(ax, "sub-layer (fc, act, LN per block)", "isometry I(G) of a probe batch",
-                   title=f"epoch {e}", legend=True, loc="lower right")  # fmt: skip
+                   title=f"epoch {e}", legend=True, loc="best")  # fmt: skip
         tanh = name.endswith("tanh")
         out.append((("D8 (training, tanh: partial): " if tanh else "D8 (training): ")
                     + "the isometry of a probe batch after every sub-layer of the trained LN-MLP, at init and after "

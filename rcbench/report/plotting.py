@@ -146,7 +146,6 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, w: float = 3.1, h: float = 2.3
     for ax in out:
         # tick style on the axes itself: ticks are created lazily at draw time, possibly outside STYLE's context
         ax.tick_params(labelsize=7, length=2.5, width=0.6, pad=2)
-        ax.grid(True, alpha=0.25, lw=0.5)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4))
         # fixed label positions (inches from the axes): the automatic ones measure every tick label's extent
