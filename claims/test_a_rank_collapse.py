@@ -191,7 +191,10 @@ def test_a2_vanilla_linear_collapse(record, profile, device, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # A3: Theorem 2, depth-averaged soft rank Omega(sqrt d)
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A3", components=("norm",))
+@pytest.mark.claim("A3", components=("norm",), mutants={
+    "batch_axis_norm": "sound: per-feature RMS over the batch is the theory BN up to sqrt(n) (r is scale-invariant)",
+    "batchnorm1d_norm": "sound: centred BN; the claim is run with and without centring (note [C]: centring does not "
+                        "change the r(H) scaling of the linear chain)"})
 def test_a3_bn_soft_rank_sqrt_d(record, profile, device, seed, components):
     """Thm 2 (formal Thm 14): the depth-averaged soft rank of the BN linear chain is Omega(sqrt d).
 
@@ -241,7 +244,10 @@ def test_a3_bn_soft_rank_sqrt_d(record, profile, device, seed, components):
 # ---------------------------------------------------------------------------------------------------------------
 # A4: Fig. 2, numerical rank at equal depth
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A4", components=("norm",))
+@pytest.mark.claim("A4", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: Fig. 2's BN is centring + population std = BatchNorm1d(affine=False) up to its eps",
+    "batch_axis_norm": "sound for the linear chain: BN without centring (the theory's BN); centring does not change "
+                       "the linear chain's rank (note [C]: BN numerical rank 11 at L = 1000 with or without it)"})
 def test_a4_fig2_numerical_rank(record, profile, device, seed, components):
     """Fig. 2 (linear panel): with BN (centring + population std, the authors' code), d = N = 32, U[-sqrt3, sqrt3]
     weights, the float64 ``matrix_rank`` stays at about 9-10 over 50,000 layers, while the vanilla net collapses to 1
@@ -562,7 +568,8 @@ def _a6_gram_finding(record, gf, L, E):
 # ---------------------------------------------------------------------------------------------------------------
 # A7: ReLU
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A7", components=("norm",))
+@pytest.mark.claim("A7", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: the claim's BN is centring + population std = BatchNorm1d(affine=False)"})
 def test_a7_relu_rank(record, profile, device, seed, components):
     """Abstract/§1 (empirical, no theorem): the rank robustness of BN carries over to ReLU nets.
 
@@ -600,7 +607,9 @@ def test_a7_relu_rank(record, profile, device, seed, components):
 # ---------------------------------------------------------------------------------------------------------------
 # A8: Fig. 1 at initialisation
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A8", components=("norm",))
+@pytest.mark.claim("A8", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: Fig. 1's BN is centring + unbiased std, BatchNorm1d(affine=False) up to n/(n-1) "
+                        "and eps (rank is scale-invariant)"})
 def test_a8_fig1_rank_at_init(record, profile, device, seed, data_root, components):
     """Fig. 1 (rank panel, at initialisation): the last-hidden-layer rank of the vanilla MLP (width 128, PyTorch
     default init for weights *and biases*, ReLU) collapses with depth; the BN MLP keeps 128.
