@@ -215,7 +215,10 @@ def _slope_band(df, metric: str, activation: str, spread: float) -> tuple[float,
     return T.slope_model_error(per.index.to_numpy(float), spread) + 3.29 * se, se
 
 
-@pytest.mark.claim("B23", components=("activation",))
+@pytest.mark.claim("B23", components=("activation",), mutants={
+    "linear_activation": "F = identity is the linear chain, for which F.1 is Theorem 1 itself (L = V, slope -1/2): "
+                         "the conjecture covers it, BN (not the activation) is the mechanism",
+    "tanh_activation": "sound: an odd activation of the kind F.1 and Fig. 6 cover (L-slope -0.52)"})
 def test_b23_conjecture_f1_L_floor(record, profile, device, seed, components):
     """Conjecture F.1 (directional; no slope given): for ``Q <- BN(W F(Q))``, ``E[L(Q)] = O(1/sqrt(d))`` after burn-in.
 
@@ -303,7 +306,8 @@ def test_b25_non_odd_V_does_not_vanish(record, profile, device, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # B26 — Fig. 5
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("B26", components=("norm",))
+@pytest.mark.claim("B26", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: torch.nn.BatchNorm1d(affine=False) is the claim's own standard (centring) BN of Fig. 5"})
 def test_b26_standard_bn_relu(record, profile, device, seed, data_root, components):
     """Fig. 5 (directional; MLP arm): with standard (centring) BN and ReLU the gap falls to a depth-independent level;
     without BN it grows.
