@@ -190,7 +190,7 @@ def test_b4_lemma8_quadrature(record, profile, seed):
                  passed=v1 <= 1e-8)
     record.check("max middle - (1 - 2 sigma_n^2/3) V_hat", v2, expected="<= 1e-8", tolerance="quadrature accuracy",
                  passed=v2 <= 1e-8)
-    iso = record.frame("near_isotropy", exp.near_isotropy_table(ns=cfg["isotropy_ns"], eps_norm=1e-3, seed=seed,
+    iso = record.frame("near_isotropy", exp.near_isotropy_table(ns=cfg["isotropy_ns"], eps_norm=cfg["eps_norm"], seed=seed,
                                                                  mc_draws=cfg["mc_draws"]))
     tight = (iso.left / iso.middle).round(4).tolist()
     record.check("near isotropy: (1/n - p_n) / middle for n = 2, 4, 8", tight, expected="> 0.95 (note: 0.999)",
