@@ -80,7 +80,8 @@ def test_claim_figure_reads_its_frames(stored, cid):
             assert not RAW.search(text), f"{where}: raw label {text!r}"
             words = set(re.findall(r"[A-Za-z]\w*", text))
             assert not (words & columns), f"{where}: column name {sorted(words & columns)} used as a label: {text!r}"
-        assert to_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+    if cid in ("A5", "D8"):  # encoding is the same for every figure: two suffice
+        assert to_png(figs[0][1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("cid, kind", [("A4", "norm"), ("A3", "norm"), ("A8", "norm"), ("A10", "norm"),
