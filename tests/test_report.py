@@ -85,7 +85,7 @@ def _stand_in_figure(data):
     ax.plot([1, 2, 3], [3, 2, 1], label="measured")
     ax.set_xlabel("layer")
     ax.set_ylabel("V")
-    return [(f"`{getattr(data, 'claim', 'X')}`: floor ~ d^{{-1/2}}, **see** beta_sigma^{{-l}}", fig)]
+    return [(f"{getattr(data, 'claim', 'X')}: `floor` ~ d^{{-1/2}}, **see** beta_sigma^{{-l}}", fig)]
 
 
 def synthetic_run(path):
@@ -148,7 +148,7 @@ def test_html_has_no_unrendered_markdown(rendered):
     for mark in UNRENDERED:
         assert mark not in text, (mark, text[max(0, text.index(mark) - 120): text.index(mark) + 60])
     assert "<strong>see</strong>" in text and "d<sup>−1/2</sup>" in text and "β<sub>σ</sub><sup>−l</sup>" in text
-    assert "<code>A3</code>" in text  # a caption's code span
+    assert "<code>floor</code>" in text  # a caption's code span
 
 
 def test_shipped_text_renders_without_markdown_residue():

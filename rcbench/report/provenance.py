@@ -80,7 +80,8 @@ def findings() -> tuple[Finding, ...]:
             else:
                 body.append(line)
         claims = tuple(c.strip() for c in meta.get("claims", key).split(",") if c.strip())
-        out.append(Finding(key.strip(), title.strip(), claims, meta.get("kind", ""), "\n".join(body).strip()))
+        title = title.strip()
+        out.append(Finding(key.strip(), title[:1].upper() + title[1:], claims, meta.get("kind", ""), "\n".join(body).strip()))
     return tuple(out)
 
 

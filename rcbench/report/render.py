@@ -349,8 +349,6 @@ def _encode(fig, dpi: int) -> bytes:
 def _attach_figures(rows: list[dict], run: dict, run_dir: Path, progress: bool | None) -> int:
     """Set ``row["figures"] = [{"caption", "file", "png"}]`` and ``row["figure_note"]``; returns how many were drawn
     (the rest came from the cache)."""
-    from rcbench.report import figures as F
-
     fig_dir = run_dir / FIG_DIR
     index_file = fig_dir / FIG_INDEX
     try:
@@ -362,15 +360,15 @@ def _attach_figures(rows: list[dict], run: dict, run_dir: Path, progress: bool |
         stems.setdefault(p.stem.partition("__")[0], []).append(p.stem)
     options = run["run"].get("options", {})
     checks = run.get("checks")
-    code = _figure_code_hash()
-    dpi = getattr(F, "DPI", 90)
+    code = _figure_code_hash()  # the figure modules' source (figures.DPI included): their import waits for a miss
+    F = None
     drawn, new_index = 0, {}
     bar = _bar(len(rows), progress)
     for r in rows:
         cid = r["id"]
         if bar is not None:
             bar.set_description(f"report [{cid}]", refresh=False)
-        key = _claim_key(f"{code}{dpi}/{PNG_COLORS}", r, run_dir, stems.get(cid, []), options)
+        key = _claim_key(f"{code}/{PNG_COLORS}", r, run_dir, stems.get(cid, []), options)
         cached = index.get(cid)
         items = None
         if cached and cached.get("key") == key:
@@ -381,12 +379,14 @@ def _attach_figures(rows: list[dict], run: dict, run_dir: Path, progress: bool |
             except OSError:
                 items = None
         if items is None:
+            if F is None:
+                from rcbench.report import figures as F
             frames = {stem.partition("__")[2] or stem: _read_frame(run_dir / FRAMES_DIR / f"{stem}.csv")
                       for stem in stems.get(cid, [])}  # fmt: skip
             made, note = _figures_for(F, cid, frames, checks, options)
             items = []
             for k, (caption, fig) in enumerate(made, 1):
-                png = _encode(fig, dpi)
+                png = _encode(fig, getattr(F, "DPI", 90))
                 name = f"{cid}__{k}.png"
                 write_atomic(fig_dir / name, png)
                 items.append({"caption": caption, "file": name, "png": png})
