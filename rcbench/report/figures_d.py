@@ -410,7 +410,7 @@ def d17_one_over_d(data):
 @figure("D18")
 def d18_mf_vs_finite(data):
     df = data.frame("mf_vs_finite")
-    fig, (ax,) = new_figure(w=3.8)
+    fig, (ax,) = new_figure(w=3.2, right=2.5)
     for i, (d, g) in enumerate(df.groupby("d")):
         seed_band(ax, _pos(g[g.scaling == "layer"], "gap"), "layer", "gap", label=f"LN scaling, d = {d}",
                   color=COLORS[i], marker=None)  # fmt: skip
@@ -418,7 +418,7 @@ def d18_mf_vs_finite(data):
                   label=f"control: constant (mean-field) scaling, d = {d}", color=COLORS[i], marker=None, ls=":",
                   band=False)  # fmt: skip
     log_axis(ax)
-    finish(ax, "depth ℓ", GAP, title="T6: LN vs mean-field scaling", loc="lower left")
+    finish(ax, "depth ℓ", GAP, title="T6: LN vs mean-field scaling", outside=True)
     return [("D18: with LN's per-sample scaling the finite-width gap stays at its floor; with a constant (mean-field) "
              f"scaling it drifts upward with depth (dotted); mean and band over {seeds_text(df)}.", fig)]
 
