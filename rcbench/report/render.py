@@ -103,6 +103,7 @@ def _environment_jinja():
     env.filters["txt"] = to_text
     env.filters["cell"] = lambda s: to_text(s).replace("|", "\\|").replace("\n", " ")
     env.filters["fmt"] = fmt
+    env.filters["demote"] = lambda s: re.sub(r"^(#+) ", r"#\1 ", str(s or ""), flags=re.M)
     return env
 
 
