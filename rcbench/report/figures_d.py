@@ -114,7 +114,7 @@ def d4_hermite(data):
     ax.scatter([x for x, r in zip(xs, ref) if r], [r - 1 for r in ref if r], marker="_", s=120, color="black",
                label="paper D §3 table", zorder=3)  # fmt: skip
     if data.has("monte_carlo_beta"):
-        mc = data.frame("monte_carlo_beta")
+        mc = pd.concat([data.frame(k) for k in ("monte_carlo_beta", "monte_carlo_beta_user") if data.has(k)])
         pos = {a: i for i, a in enumerate(t.activation)}
         ax.scatter([pos[a] for a in mc.activation if a in pos], [b - 1 for a, b in zip(mc.activation, mc.beta_sigma_mc)
                                                                  if a in pos], marker="x", color=COLORS[1], s=20,
@@ -278,15 +278,20 @@ def d10_rates(data):
     finish(axes[0], "depth ℓ", "potential γ (log)", title="finite width (d = %d)" % int(df.d.iloc[0]),
            loc="lower left")  # fmt: skip
     ax = axes[1]
-    fin = [_rate(df[df.activation == a], "gamma") for a in acts]
-    mf = [_rate(df[df.activation == a], "mf_gamma") if "mf_gamma" in df.columns else np.nan for a in acts]
-    xs = np.arange(len(acts))
+    if data.has("rates_all"):  # the judged table: fitted rates of every named activation and 1/beta_sigma
+        t = data.frame("rates_all").sort_values("beta_sigma", ascending=False)
+        names, fin, mf, bound = list(t.activation.astype(str)), t.rate_finite, t.rate_mf, t.alpha
+    else:
+        names = acts
+        fin = [_rate(df[df.activation == a], "gamma") for a in acts]
+        mf = [_rate(df[df.activation == a], "mf_gamma") if "mf_gamma" in df.columns else np.nan for a in acts]
+        bound = [1 / BETA.get(a, np.nan) for a in acts]
+    xs = np.arange(len(names))
     ax.plot(xs, fin, "o", color=COLORS[0], label="fitted rate, finite width")
     ax.plot(xs, mf, "s", mfc="none", color=COLORS[1], label="fitted rate, mean field")
-    ax.plot(xs, [1 / BETA.get(a, np.nan) for a in acts], "_", ms=14, mew=1.6, color="black",
-            label="bound 1/β_σ (T3)")  # fmt: skip
+    ax.plot(xs, bound, "_", ms=14, mew=1.6, color="black", label="bound 1/β_σ (T3)")
     ax.set_xticks(xs)
-    ax.set_xticklabels(acts, fontsize=6.5)
+    ax.set_xticklabels(names, fontsize=6.5, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
     ax.grid(axis="x", visible=False)
     finish(ax, "activation, ordered by β_σ (T4)", "per-layer rate of γ", title="rates: exp < relu < sin < tanh < "
            "sigmoid", loc="upper left")  # fmt: skip
