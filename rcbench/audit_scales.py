@@ -15,7 +15,8 @@ same options, unless ``--fresh``).
 The table (``scales.csv``/``scales.json``, printed): one row per claim x configuration with the configuration,
 the claim's ``outcome`` over its tests (``failed``/``error``/``xpassed`` if any test had it, else ``xfailed`` if
 any, else ``passed``), ``verdict`` (``reproduced``; ``partially reproduced``: some test a strict xfail;
-``not reproduced``: every test a strict xfail; ``failed``; ``error``; ``not run``), the failed checks, the wall
+``not reproduced``: every test a strict xfail; ``failed``; ``error``; ``not run``; ``override not read (ENTRY)``:
+no test of the claim read that configuration, so it ran at its calibrated point), the failed checks, the wall
 time. A claim that fails off its point because of a tolerance is a bug; one that fails because the paper's
 statement does not hold there is a finding.
 """
@@ -113,16 +114,16 @@ def scale_audit(
         for k, cfg in enumerate(configs):
             items = set_items(claim, cfg, table)
             try:
-                canonical = resolve(items, profile).as_strings()
+                resolved = resolve(items, profile)
             except ValueError as exc:
                 raise ValueError(f"SCALES[{claim!r}][{k}] {dict(cfg)}: {exc}") from None
-            jobs_list.append((claim, k, dict(cfg), canonical))
+            jobs_list.append((claim, k, dict(cfg), resolved.as_strings(), sorted(resolved.entries)))
     out = Path(results_dir) if results_dir is not None else Path("results") / "audit-scales"
     options = {"profile": profile, "device": device, "seed": seed, "pytest_args": list(pytest_args),
                "threads": threads}  # fmt: skip
 
     def one(job) -> dict:
-        claim, k, cfg, items = job
+        claim, k, cfg, items, _ = job
         d = out / claim / str(k)
         extra = [a for item in items for a in ("--rcbench-set", item)]
         cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=[claim],
@@ -137,7 +138,7 @@ def scale_audit(
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         infos = list(pool.map(one, jobs_list))
     rows = []
-    for (claim, k, cfg, items), info in zip(jobs_list, infos):
+    for (claim, k, cfg, items, touched), info in zip(jobs_list, infos):
         d = out / claim / str(k)
         runs = pd.DataFrame(A._rows_of_run(seed, d, info), columns=A.RUN_COLUMNS)
         mine = runs[runs["claim"] == claim]
@@ -145,11 +146,15 @@ def scale_audit(
         outcome, verdict = _verdict(outcomes)
         reason = "; ".join(r for r in runs["reason"].fillna("") if r)
         wall = info["wall_s"]
-        if info.get("reused"):
-            try:
-                wall = json.loads((d / "run.json").read_text(encoding="utf-8")).get("wall_time_s", 0.0)
-            except (OSError, ValueError):
-                pass
+        try:
+            run = json.loads((d / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            run = None
+        if run is not None:
+            wall = run.get("wall_time_s", wall) if info.get("reused") else wall
+            unread = [e for e in touched if e not in run.get("options", {}).get("set_read", touched)]
+            if unread and verdict != "not run":  # the test never read these entries: it ran at its own point
+                verdict = f"override not read ({', '.join(unread)})"
         rows.append({"claim": claim, "config": json.dumps(cfg, sort_keys=False), "set": " ".join(items),
                      "outcome": outcome, "verdict": verdict, "tests": len(mine),
                      "failed_checks": "; ".join(c for c in mine["failed_checks"].fillna("") if c)[:300],

@@ -6,13 +6,14 @@
 * :func:`scale_grids`: the module-level ``SCALES = {claim id: [override dict, ...]}`` of every claims module, for
   ``rcbench audit --scales``.
 
-Values must be literals, or names of module-level literal constants (``_REASON = "..."``; string concatenation of
-literals is a literal). Anything else raises ``ValueError`` naming the file and line.
+Values must be literals, names of module-level literal constants (``_REASON = "..."``), or arithmetic on them
+(``2 ** 11``; ``+`` concatenates). Anything else raises ``ValueError`` naming the file and line.
 """
 
 from __future__ import annotations
 
 import ast
+import operator
 from pathlib import Path
 
 __all__ = ["claim_files", "claim_markers", "scale_grids"]
@@ -48,8 +49,13 @@ def _constants(tree: ast.Module) -> dict:
     return out
 
 
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow, ast.Mod: operator.mod}
+
+
 def _literal(node: ast.AST, consts: dict):
-    """``ast.literal_eval`` that also resolves names of module constants (in containers too)."""
+    """``ast.literal_eval`` that also resolves names of module constants (in containers too) and arithmetic on
+    numbers (``2 ** 11``, ``4 * 64``; ``+`` also concatenates strings and tuples)."""
     if isinstance(node, ast.Name):
         if node.id in consts:
             return consts[node.id]
@@ -59,8 +65,18 @@ def _literal(node: ast.AST, consts: dict):
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_literal(e, consts) for e in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _literal(node.left, consts) + _literal(node.right, consts)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _literal(node.left, consts), _literal(node.right, consts)
+        if not isinstance(node.op, ast.Add) and not all(isinstance(v, (int, float)) for v in (left, right)):
+            raise ValueError(f"not a literal: {ast.unparse(node)[:80]}")
+        if isinstance(node.op, ast.Pow) and abs(right) > 64:
+            raise ValueError(f"exponent too large: {ast.unparse(node)[:80]}")
+        return _BINOPS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand, consts)
+        if not isinstance(value, (int, float)):
+            raise ValueError(f"not a literal: {ast.unparse(node)[:80]}")
+        return -value if isinstance(node.op, ast.USub) else value
     try:
         return ast.literal_eval(node)
     except ValueError:

@@ -30,7 +30,8 @@ Validation, all before any work (:func:`resolve` raises :class:`OverrideError`, 
   :func:`rcbench.experiments.common.regime_n_le_d`: batch size at most the width).
 
 The modules searched are :data:`MODULES` (each module's ``PROFILES``). ``run.json`` records the overrides as
-``options["set"]`` (the canonical ``ENTRY.KEY=VALUE`` strings).
+``options["set"]`` (the canonical ``ENTRY.KEY=VALUE`` strings) and, as ``options["set_read"]``, the entries whose
+overrides some claim actually read (an override of an entry no test reads has no effect: the scale audit reports it).
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class Overrides:
 
     def __init__(self, items: Sequence[Override] = ()):
         self.items: tuple[Override, ...] = tuple(items)
+        #: the entries whose overrides :meth:`apply` has applied (a claim read them through profile_config)
+        self.read: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -145,6 +148,7 @@ class Overrides:
         """``cfg`` (the deep copy of ``entry``'s profile configuration) with this entry's overrides set."""
         for o in self.items:
             if o.entry == entry:
+                self.read.add(entry)
                 node = cfg
                 for part in o.path[:-1]:
                     node = node[part]

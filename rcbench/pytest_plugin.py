@@ -421,7 +421,9 @@ def pytest_sessionfinish(session, exitstatus):
         run = {
             "environment": environment(option(config, "device")),
             "options": {**{n: option(config, n) for n in names},
-                        "set": state["set"].as_strings() if state.get("set") else []},  # fmt: skip
+                        "set": state["set"].as_strings() if state.get("set") else [],
+                        # the profile entries whose overrides a claim actually read (rcbench audit --scales)
+                        "set_read": sorted(state["set"].read) if state.get("set") else []},  # fmt: skip
             "started": state["start"],
             "wall_time_s": round(time.time() - state["start"], 2),
             "tests": tests,

@@ -15,7 +15,7 @@ from rcbench.overrides import entries
 
 def test_scales_are_read_without_import(tmp_path):
     (tmp_path / "test_x_demo.py").write_text(
-        "_W = (64, 128)\n"
+        "_W = (64, 2 ** 7)\n"
         "# widths from the paper's regime\n"
         "SCALES: dict = {'C7': [{'width': 64, 'batch': 64}, {'width': 128, 'batch': 128}],\n"
         "                'A3': [{'chain.widths': _W}]}\n"

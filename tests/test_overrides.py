@@ -47,7 +47,7 @@ def test_resolve_canonical_names_and_later_items_win():
     "item, message",
     [
         ("Z9.width=3", r"unknown claim 'Z9'; claims with a configuration: A2, .*C7,"),
-        ("D4.n=3", "claim D4 has no profile configuration"),
+        ("A1.n=3", "claim A1 has no profile configuration"),
         ("C7.widht=3", r"C7 has no key 'widht'; valid keys: C7.width, C7.batch, C7.in_features, C7.depths, C7.seeds"),
         ("A3.chain.depthh=3", r"A3.chain has no key 'depthh'; valid keys: A3.chain.widths, A3.chain.depth"),
         ("A3.chain=3", r"A3.chain is a group of keys, set one of them: A3.chain.widths"),
@@ -84,8 +84,9 @@ def test_profile_config_applies_the_active_overrides_only():
     ov = O.resolve(["C7.width=16", "C7.batch=16", "A3.chain.widths=8,16"])
     with O.active(ov):
         assert O.current() is ov
+        assert ov.read == set()
         cfg = gradients.config("C7")
-        assert cfg == {**base, "width": 16, "batch": 16}
+        assert cfg == {**base, "width": 16, "batch": 16} and ov.read == {"C7"}
         assert gradients.config("C7", "paper")["width"] == 16  # the overrides apply at whichever profile is read
         assert gradients.config("C8") == gradients.PROFILES["quick"]["C8"]  # other claims are untouched
         chain = rank_collapse.config("A3")["chain"]
@@ -108,6 +109,7 @@ def test_a_claim_runs_at_the_overridden_configuration(tmp_path):
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["options"]["set"] == ["C5.widths=8,", "C5.depth=20", "C5.seeds=3"]
+    assert run["options"]["set_read"] == ["C5"]
     frame = pd.read_csv(tmp_path / "frames" / "C5__phi.csv")
     assert set(frame["width"]) == {8} and frame["layer"].max() == 20 and frame["seed"].nunique() == 3
 
