@@ -147,3 +147,36 @@ def test_mean_field_trajectory_contracts_and_shapes():
 def test_potential_psi():
     assert np.allclose(H.potential_psi(np.array([0.0, 0.5, -0.5])), [0.0, 1.0, 1.0])
     assert np.isinf(H.potential_psi(1.0))
+
+
+def test_monte_carlo_beta_sd_matches_the_spread_of_estimates():
+    """Delta-method sd of the Monte-Carlo beta_sigma against the spread of 40 estimates of 20 000 samples."""
+    import numpy as np
+    import torch
+
+    from rcbench.theory import hermite as H
+
+    n = 20_000
+    est = []
+    for s in range(40):
+        x = torch.randn(n, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+        y = torch.sigmoid(x)
+        c0, c1, m2 = y.mean().item(), (x * y).mean().item(), (y * y).mean().item()
+        est.append(2 - c1**2 / (m2 - c0**2))
+    sd = H.monte_carlo_beta_sd("sigmoid", n)
+    assert 0.7 * sd < float(np.std(est, ddof=1)) < 1.35 * sd  # chi distribution with 39 dof: 99.9% within
+    assert abs(H.monte_carlo_beta_sd("identity", n) - (2 / n) ** 0.5) < 1e-12  # 2 - m2^2/(m2 - m0^2) ~ 2 - m2
+
+
+def test_homogeneity_degree():
+    import torch
+
+    from rcbench.theory import hermite as H
+
+    assert H.homogeneity_degree("relu") == 1.0
+    assert H.homogeneity_degree("leaky_relu") == 1.0
+    assert H.homogeneity_degree(lambda x: torch.relu(x) + 1) == 1.0  # homogeneous up to a constant
+    assert H.homogeneity_degree(torch.sign) == 0.0
+    for act in ("tanh", "sigmoid", "gelu", "exp"):
+        assert H.homogeneity_degree(act) is None
+    assert H.homogeneity_degree(lambda x: x + torch.tanh(x)) is None
