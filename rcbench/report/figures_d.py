@@ -272,7 +272,7 @@ def d10_rates(data):
     if data.has("trace_identity"):
         df = pd.concat([df, data.frame("trace_identity")], ignore_index=True)
     acts = _acts(df)
-    fig, axes = new_figure(2, w=3.0)
+    fig, axes = new_figure(2, w=3.0, bottom=0.75)
     _potential(axes[0], df, "gamma", acts, data)
     log_axis(axes[0])
     finish(axes[0], "depth ℓ", "potential γ (log)", title="finite width (d = %d)" % int(df.d.iloc[0]),
@@ -291,10 +291,13 @@ def d10_rates(data):
     ax.plot(xs, mf, "s", mfc="none", color=COLORS[1], label="fitted rate, mean field")
     ax.plot(xs, bound, "_", ms=14, mew=1.6, color="black", label="bound 1/β_σ (T3)")
     ax.set_xticks(xs)
-    ax.set_xticklabels(names, fontsize=6.5, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
+    rot = len(names) > 6
+    ax.set_xticklabels(names, fontsize=6.5, rotation=45 if rot else 0, ha="right" if rot else "center")
+    if rot:
+        ax.xaxis.set_label_coords(0.5, -0.62 / 2.3)
     ax.grid(axis="x", visible=False)
-    finish(ax, "activation, ordered by β_σ (T4)", "per-layer rate of γ", title="rates: exp < relu < sin < tanh < "
-           "sigmoid", loc="upper left")  # fmt: skip
+    finish(ax, "activation, ordered by β_σ (T4)", "per-layer rate of γ", title="per-layer rates against 1/β_σ",
+           loc="upper left")  # fmt: skip
     return [("D10: the potential contracts per layer at a rate at or below 1/β_σ (black ticks) and the rates are "
              "ordered by β_σ; the finite-width exp rate departs from the mean field (documented xfail).", fig)]
 
