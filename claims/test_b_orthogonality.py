@@ -602,7 +602,10 @@ def test_b14_floor_level(record, profile, device, seed, components):
     (per-run plateau means over runs; ~0.5% at the quick profile, so it matters only with few runs or layers).
 
     Negative control: with Theorem 5's worst-case contraction 1 - 2/(3n) in place of n/(n+2), the prediction is
-    outside +-10% at every width (35% high for n = 4)."""
+    outside the tolerance at every width (35% high for n = 4), asserted for the n where the two predictions differ by
+    more than twice the formula's accuracy (n >= 4: 26% at n = 4, 33% at n = 8); at n = 2 they differ by 14% < 2 x 20%
+    and the control is recorded as not discriminating (the paper profile's n = 2 failed it: 0.75-0.77, inside
+    1 +- 0.23)."""
     cfg = _cfg("B14", profile)
     for n in cfg["ns"]:
         widths = tuple(d for d in cfg["widths"] if d >= 8 * n)
@@ -619,9 +622,20 @@ def test_b14_floor_level(record, profile, device, seed, components):
                      expected=f"1 +- {tol:.3f}", tolerance="model accuracy + 3.29 relative SE; [C] within 2-4%",
                      passed=bool((np.abs(ratio - 1) <= tol).all()))
         wrong = plat.to_numpy() / T.floor_level(n, d, contraction=T.worst_case_rate(n))
-        record.check(f"n={n}: measured / prediction with rho = 1 - 2/(3n)", np.round(wrong, 4).tolist(),
-                     expected=f"outside 1 +- {tol}", tolerance="control", passed=bool((np.abs(wrong - 1) > tol).all()),
-                     control=True)
+        # the two predictions differ by the factor sqrt((1 - rho_w^2) / (1 - rho^2)) (0.74 at n = 4, 0.67 at n = 8,
+        # 0.86 at n = 2); the control discriminates only where that gap exceeds twice the formula's accuracy
+        sep = abs(float(T.floor_level(n, 1.0) / T.floor_level(n, 1.0, contraction=T.worst_case_rate(n))) - 1)
+        model = 0.10 if n >= 4 else 0.20
+        if sep > 2 * model:
+            record.check(f"n={n}: measured / prediction with rho = 1 - 2/(3n)", np.round(wrong, 4).tolist(),
+                         expected=f"outside 1 +- {tol:.3f}", tolerance="control",
+                         passed=bool((np.abs(wrong - 1) > tol).all()), control=True)
+        else:
+            record.check(f"n={n}: measured / prediction with rho = 1 - 2/(3n) (not discriminating)",
+                         np.round(wrong, 4).tolist(), expected="informational", tolerance="no control at this n",
+                         passed=True, control=True,
+                         note=f"the two contractions' predictions differ by {sep:.0%}, less than twice the formula's "
+                              f"accuracy at n={n} ({model:.0%}): the control cannot separate them here")
     record.verify()
 
 
