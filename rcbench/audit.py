@@ -355,6 +355,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="OMP threads per pytest run (default 1; 0 = inherit)")
     p.add_argument("--fresh", action="store_true", help="recompute seeds that already have a finished run")
     p.add_argument("--timeout", type=float, help="seconds per pytest run")
+    p.add_argument("--budget", type=float, help="with --mutants/--scales: start no new pytest run after this many "
+                                                "seconds; the rest are reported 'not run (budget)' (a rerun resumes)")
     p.set_defaults(func=cmd_audit)
     return p
 

@@ -141,6 +141,7 @@ def mutation_audit(
     threads: int | None = 1,
     fresh: bool = False,
     timeout: float | None = None,
+    budget: float | None = None,
     pytest_args: Sequence[str] = (),
     claims_dir: str | Path | None = None,
     verbose: bool = True,
@@ -165,9 +166,15 @@ def mutation_audit(
     options = {"profile": profile, "device": device, "seed": seed, "pytest_args": list(pytest_args),
                "threads": threads}  # fmt: skip
 
+    start = time.time()
+
     def one(m: Mutant) -> dict:
         ids = sorted({c for c, k in pairs if k == m.kind}, key=list(CLAIMS).index)
         d = out / m.name
+        if budget is not None and time.time() - start > budget and not A._finished_run(
+                d, {**options, "mutant": m.name, "claims": ids}):  # fmt: skip
+            return {"seed": seed, "reused": False, "returncode": None, "wall_s": 0.0, "skipped": "budget",
+                    "mutant": m.name}  # fmt: skip
         cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=ids,
                                 pytest_args=[f"--rcbench-{m.kind}", m.spec, *pytest_args])  # fmt: skip
         info = A._run_seed(seed, d, {**options, "mutant": m.name, "claims": ids}, cmd, fresh, timeout, threads)
@@ -176,12 +183,12 @@ def mutation_audit(
             print(f"rcbench audit --mutants: {m.name} on {len(ids)} claim(s) ({what})", flush=True)
         return {**info, "mutant": m.name}
 
-    start = time.time()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         infos = list(pool.map(one, selected))
     rows = []
     for m, info in zip(selected, infos):
-        runs = pd.DataFrame(A._rows_of_run(seed, out / m.name, info), columns=A.RUN_COLUMNS)
+        runs = pd.DataFrame(A._rows_of_run(seed, out / m.name, info) if not info.get("skipped") else [],
+                            columns=A.RUN_COLUMNS)  # fmt: skip
         rows += mutation_rows(pairs, m, runs)
     table = pd.DataFrame(rows, columns=COLUMNS)
     order = {cid: i for i, cid in enumerate(CLAIMS)}
@@ -235,7 +242,7 @@ def cmd_mutants(args) -> int:
         table, summary = mutation_audit(args.paper, args.claim, args.mutant, seed=args.seed, profile=args.profile,
                                         device=args.device, results_dir=args.results_dir, jobs=args.jobs,
                                         threads=args.threads or None, fresh=args.fresh,
-                                        timeout=args.timeout)  # fmt: skip
+                                        timeout=args.timeout, budget=args.budget)  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:
         print(f"rcbench audit: {exc}", file=sys.stderr)
         return 2

@@ -87,6 +87,7 @@ def scale_audit(
     threads: int | None = 1,
     fresh: bool = False,
     timeout: float | None = None,
+    budget: float | None = None,
     pytest_args: Sequence[str] = (),
     claims_dir: str | Path | None = None,
     verbose: bool = True,
@@ -122,9 +123,14 @@ def scale_audit(
     options = {"profile": profile, "device": device, "seed": seed, "pytest_args": list(pytest_args),
                "threads": threads}  # fmt: skip
 
+    start = time.time()
+
     def one(job) -> dict:
         claim, k, cfg, items, _ = job
         d = out / claim / str(k)
+        if budget is not None and time.time() - start > budget and not A._finished_run(
+                d, {**options, "claim": claim, "set": items}):  # fmt: skip
+            return {"seed": seed, "reused": False, "returncode": None, "wall_s": 0.0, "skipped": "budget"}
         extra = [a for item in items for a in ("--rcbench-set", item)]
         cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=[claim],
                                 pytest_args=[*extra, *pytest_args])  # fmt: skip
@@ -134,7 +140,6 @@ def scale_audit(
             print(f"rcbench audit --scales: {claim} {' '.join(items)} ({what})", flush=True)
         return info
 
-    start = time.time()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         infos = list(pool.map(one, jobs_list))
     rows = []
@@ -145,9 +150,11 @@ def scale_audit(
         outcomes = list(mine["outcome"]) or list(runs.loc[runs["claim"] == "(session)", "outcome"])
         outcome, verdict = _verdict(outcomes)
         reason = "; ".join(r for r in runs["reason"].fillna("") if r)
+        if info.get("skipped"):
+            outcome, verdict, reason, mine = "not run", "not run (budget)", "--budget exhausted", mine.iloc[:0]
         wall = info["wall_s"]
         try:
-            run = json.loads((d / "run.json").read_text(encoding="utf-8"))
+            run = None if info.get("skipped") else json.loads((d / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             run = None
         if run is not None:
@@ -182,7 +189,7 @@ def cmd_scales(args) -> int:
     try:
         table = scale_audit(args.paper, args.claim, seed=args.seed, profile=args.profile, device=args.device,
                             results_dir=args.results_dir, jobs=args.jobs, threads=args.threads or None,
-                            fresh=args.fresh, timeout=args.timeout)  # fmt: skip
+                            fresh=args.fresh, timeout=args.timeout, budget=args.budget)  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:
         print(f"rcbench audit: {exc}", file=sys.stderr)
         return 2

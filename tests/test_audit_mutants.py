@@ -82,7 +82,8 @@ def test_bad_filters_fail_before_any_run(tmp_path):
 
 
 def test_one_mutant_on_two_claims(tmp_path):
-    tiny = ["--set", "C5.widths=8,", "--set", "C5.depth=20", "--set", "C5.seeds=3", "--set", "D3.trials=20"]
+    tiny = ["--rcbench-set", "C5.widths=8,", "--rcbench-set", "C5.depth=20", "--rcbench-set", "C5.seeds=3",
+            "--rcbench-set", "D3.trials=20"]
     table, summary = M.mutation_audit(claims="C5,D3", mutants="identity_norm", results_dir=tmp_path,
                                       pytest_args=tiny, verbose=False)  # fmt: skip
     assert table[["claim", "kind", "mutant"]].values.tolist() == [["C5", "norm", "identity_norm"],

@@ -57,3 +57,14 @@ def test_one_configuration(tmp_path):
     assert set(pd.read_csv(tmp_path / "C5" / "0" / "frames" / "C5__phi.csv")["width"]) == {8}
     assert pd.read_csv(tmp_path / "scales.csv").columns.tolist() == S.COLUMNS
     assert "C5" in S.format_table(table) and "| C5 " in (tmp_path / "scales.md").read_text()
+
+
+def test_budget_reports_unstarted_runs(tmp_path):
+    from rcbench import audit_mutants as M
+
+    table = S.scale_audit(grids={"C5": [{"depth": 20}]}, results_dir=tmp_path / "s", budget=-1, verbose=False)
+    assert table[["verdict", "tests"]].values.tolist() == [["not run (budget)", 0]]
+    mut, summary = M.mutation_audit(claims="C5", mutants="identity_norm", results_dir=tmp_path / "m", budget=-1,
+                                    verbose=False)  # fmt: skip
+    assert mut["status"].tolist() == ["not run"] and summary["not_run"] == 1 and summary["total"] == 0
+    assert not (tmp_path / "m" / "identity_norm").exists()
