@@ -170,20 +170,30 @@ def integer_axis(ax, which: str = "x"):
     (ax.xaxis if which == "x" else ax.yaxis).set_major_locator(MaxNLocator(6, integer=True))
 
 
+def log_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Tick positions for a log axis over [lo, hi]: 1-2-5 within a short span, else every k-th decade (at most
+    ``most``). Computed once: matplotlib's LogLocator returns ticks far outside the view, and each becomes an artist."""
+    if not (lo > 0 and hi > 0 and np.isfinite(lo) and np.isfinite(hi)):
+        return []
+    lo, hi = min(lo, hi), max(lo, hi)
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    if e1 - e0 <= 2:
+        ticks = [m * 10.0**e for e in range(e0, e1 + 1) for m in (1, 2, 5)]
+        ticks = [t for t in ticks if lo / 1.05 <= t <= hi * 1.05]
+        if len(ticks) >= 2:
+            return ticks
+    step = max(1, math.ceil((e1 - e0 + 1) / most))
+    return [10.0**e for e in range(e0, e1 + 1) if e % step == 0]
+
+
 def log_axis(ax, which: str = "y"):
     """A log axis with no minor ticks (each tick is an artist: minor ticks are slow), labelled at decades, or at
     1-2-5 when the data span less than two decades. Call it after plotting (it reads the data limits)."""
     axis = ax.yaxis if which == "y" else ax.xaxis
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
     lim = ax.dataLim.intervaly if which == "y" else ax.dataLim.intervalx
-    lo, hi = (float(v) for v in lim)
-    span = hi / lo if lo > 0 and np.isfinite(hi / lo) else 1e9
-    if span < 100:
-        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=8))
-    elif span < 1e6:
-        axis.set_major_locator(LogLocator(numticks=7))
-    else:
-        axis.set_major_locator(LogLocator(numticks=5))
+    ticks = log_ticks(*(float(v) for v in lim))
+    axis.set_major_locator(FixedLocator(ticks) if ticks else LogLocator(numticks=5))
     axis.set_major_formatter(PLAIN)
     axis.set_minor_locator(NullLocator())
     axis.set_minor_formatter(NullFormatter())
@@ -342,7 +352,7 @@ def deviation_bars(ax, items: list[tuple[str, float, float]], *, xlabel="largest
     lo = min(floor, np.nanmin(shown)) / 3
     hi = np.nanmax(np.concatenate([shown, tol[np.isfinite(tol)]])) * 1e3
     ax.set_xlim(lo, hi)
-    ax.xaxis.set_major_locator(LogLocator(numticks=5))
+    ax.xaxis.set_major_locator(FixedLocator(log_ticks(lo, hi, most=6)))
     ax.xaxis.set_major_formatter(PLAIN)
     ax.xaxis.set_minor_locator(NullLocator())
     ax.grid(axis="y", visible=False)
