@@ -176,7 +176,8 @@ def test_math_and_markdown_rendering():
     assert to_inline_html("**Directional.** x**2 ||H||_F") == "<strong>Directional.</strong> x<sup>2</sup> ‖H‖<sub>F</sub>"
     assert to_inline_html(":func:`rcbench.stats.slope`") == "<code>rcbench.stats.slope</code>"
     assert to_inline_html("<script>") == "&lt;script&gt;"  # raw HTML in the source is escaped
-    assert "<li>" in to_html("* one\n* two")
+    assert "<li>" in to_html("* one\n* two") and "<li>" in to_html("Checks:\n- one\n- two")
+    assert "<li>" not in to_html("a tolerance 3.29 SE\n+ twice the error\n- 0.2 more\n1. too")  # wrapped lines
 
 
 def test_legend_explains_every_tag(rendered):

@@ -113,12 +113,36 @@ def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+_ITEM_RE = re.compile(r"^(\s*)([-+*]|\d+[.)])( +)")
+
+
+def _unwrap_markers(text: str) -> str:
+    """A docstring line wrapped so that it starts with ``+ ``, ``- `` or ``1. `` inside a paragraph is text, not a
+    list item (CommonMark would start a list there): escape its marker unless the paragraph introduces a list (the
+    previous line ends with ``:``) or is itself a list item."""
+    out, prev, in_list = [], "", False
+    for line in text.split("\n"):
+        m = _ITEM_RE.match(line)
+        if not line.strip():
+            in_list = False
+        elif m:
+            if prev.strip() and not in_list and not prev.rstrip().endswith(":"):
+                mark = m.group(2)
+                mark = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
+                line = m.group(1) + mark + m.group(3) + line[m.end():]
+            else:
+                in_list = True
+        out.append(line)
+        prev = line
+    return "\n".join(out)
+
+
 @lru_cache(maxsize=4096)
 def to_html(text: str) -> str:
     """Block Markdown (paragraphs, lists, tables) with readable math -> HTML."""
     if not text:
         return ""
-    return _finish(_md().render(_prepare(text)))
+    return _finish(_md().render(_prepare(_unwrap_markers(text))))
 
 
 @lru_cache(maxsize=8192)
