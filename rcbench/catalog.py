@@ -30,7 +30,7 @@ PAPERS: dict[str, str] = {
 
 #: claim id -> :class:`Claim`, in catalogue order.
 CLAIMS: dict[str, Claim] = {c.id: c for c in (
-    Claim('A1', 'A', 'Deterministic rank inequalities: 1 ≤ r ≤ rank ≤ min(n, d); rank_τ ≥ (1−τ)²·r; a linear BN layer cannot raise rank', 'Thm 2 (first inequality, via Cauchy–Schwarz); §1.3 definitions [I]', 'exact'),
+    Claim('A1', 'A', 'Deterministic rank inequalities: 1 ≤ r ≤ rank ≤ min(n, d); rank_τ ≥ (1−τ)²·r; a linear BN layer cannot raise rank', 'Thm 2 (first inequality, via Cauchy–Schwarz); definitions reconstructed [I]', 'exact'),
     Claim('A2', 'A', 'Vanilla linear nets collapse to rank one with depth', 'abstract, §1 (theorem number unverified); Fig. 2', 'statistical'),
     Claim('A3', 'A', 'BN linear chain: depth-averaged soft rank is Ω(√d)', 'Thm 2 (formal Thm 14)', 'statistical. Asymptotic, no constant in the paper; the test is an operationalisation'),
     Claim('A4', 'A', 'At equal depth BN keeps numerical rank ≈ 9–10 while the vanilla net collapses to 1', 'Fig. 2 (linear panel)', 'statistical'),
