@@ -28,7 +28,7 @@ from rcbench import cost as C
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 2
 #: a quick-profile run of the whole suite on this machine (per-test duration_s summed per claim)
-QUICK_RUN = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+QUICK_RUN = next((Path(a) for a in sys.argv[1:] if not a.startswith("--")), None)
 
 
 def _time(fn) -> float:
@@ -47,6 +47,19 @@ def points():
         yield ("chain", f"linear_chain d={d} seeds={S} L={L}",
                lambda d=d, S=S, L=L: rank_collapse.linear_chain(widths=[d], depth=L, seeds=S, init="gaussian_unit",
                                                                 sample_every=10, stats=("soft_rank",)),
+               C.chain([d], L, S, measured=len(range(0, L + 1, 10)), fast=True))  # fmt: skip
+
+    def module_path(fn):
+        rank_collapse.FAST_CHAIN = False
+        try:
+            return fn()
+        finally:
+            rank_collapse.FAST_CHAIN = True
+
+    for d, S, L in [(8, 2, 200), (32, 6, 150), (128, 6, 50), (256, 3, 20), (512, 2, 8)]:
+        yield ("chain_module", f"linear_chain module path d={d} seeds={S} L={L}",
+               lambda d=d, S=S, L=L: module_path(lambda: rank_collapse.linear_chain(
+                   widths=[d], depth=L, seeds=S, init="gaussian_unit", sample_every=10, stats=("soft_rank",))),
                C.chain([d], L, S, measured=len(range(0, L + 1, 10))))  # fmt: skip
     for n, d, L, R in [(4, 64, 100, 5), (4, 1024, 60, 5), (4, 8192, 30, 5), (8, 4096, 30, 5), (2, 65536, 10, 3)]:
         yield ("gram", f"bn_chain n={n} d={d} L={L} runs={R}",
@@ -95,21 +108,32 @@ def quick_seconds(path: Path) -> dict[str, float]:
 
 def main() -> None:
     torch.set_num_threads(1)
+    only = {a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--kinds=")}
+    only = {k for a in only for k in a.split(",")}
     rows = []
     for kind, label, fn, work in points():
+        if only and kind not in only:
+            continue
         fn()  # warm-up (imports, caches)
         s = _time(fn)
         rows.append({"kind": kind, "label": label, "seconds": s, "calls": work.calls, "flops": work.flops,
                      "normals": work.normals})  # fmt: skip
         print(f"{kind:8s} {label:55s} {s:8.3f} s", flush=True)
     consts, report = {}, []
-    for kind in sorted({r["kind"] for r in rows}):
+    if only:  # refit only these kinds; keep the others' constants
+        from rcbench import cost_constants as K0
+
+        consts = {k: v for k, v in K0.CPU.items() if k not in only}
+    for kind in sorted({r["kind"] for r in rows} | set(consts)):
+        if kind in consts:
+            continue
         sub = [r for r in rows if r["kind"] == kind]
         consts[kind], pred = fit(sub)
         for r, p in zip(sub, pred):
             r["model_s"] = float(p)
             r["rel_err"] = float(p / r["seconds"] - 1.0)
         report.append((kind, max(abs(r["rel_err"]) for r in sub)))
+    report += [(k, float("nan")) for k in consts if k not in {r[0] for r in report}]
     for kind, err in report:
         print(f"fit {kind}: {consts[kind]}  max |rel err| {err:.2f}")
     quick = quick_seconds(QUICK_RUN) if QUICK_RUN else {}
@@ -117,6 +141,8 @@ def main() -> None:
             "date": time.strftime("%Y-%m-%d"), "quick_run": str(QUICK_RUN) if QUICK_RUN else None}  # fmt: skip
     out = ROOT / "benchmarks" / "results" / "cost_calibration.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if only and out.is_file():  # keep the other kinds' timings
+        rows = [r for r in json.loads(out.read_text())["points"] if r["kind"] not in only] + rows
     out.write_text(json.dumps({"meta": meta, "constants": consts, "points": rows, "quick_seconds": quick}, indent=1))
     prev = {}
     try:
@@ -140,7 +166,7 @@ def main() -> None:
         "",
         "GPU = {",
         '    kind: {"call_s": 1.5e-5 * k, "flops_per_s": 7e12, "normal_s": 5e-11}',
-        '    for kind, k in {"chain": 4, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()',
+        '    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()',
         "}",
         "",
         f"QUICK_SECONDS = {json.dumps(quick, indent=4)}",

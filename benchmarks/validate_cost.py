@@ -33,10 +33,11 @@ def work_of_call(experiment: str, p: dict):
     if experiment == "rank_collapse:linear_chain":
         depth = g("depth")
         widths = g("widths")
-        return C.chain(widths, depth, g("seeds", 5), n=g("batch"),
+        fast = g("init", "gaussian") in ("gaussian", "gaussian_unit")
+        return C.chain(widths, depth, g("seeds", 5), n=g("batch"), fast=fast,
                        measured=len(range(g("burn_in", 0), depth + 1, g("sample_every", 1))))  # fmt: skip
     if experiment == "rank_collapse:rank_recovery":
-        return C.chain(g("width"), g("depth"), g("seeds"), measured=g("depth"))
+        return C.chain(g("width"), g("depth"), g("seeds"), measured=g("depth"), fast=True)
     if experiment == "orthogonality:bn_chain":
         if g("sampler") == "literal":
             return C.chain(g("widths"), g("depth"), g("runs"), n=g("n"))

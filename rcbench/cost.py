@@ -133,17 +133,20 @@ def _n(v, default=1):
 # ---------------------------------------------------------------------------------------------------------------
 # operation counts per family
 # ---------------------------------------------------------------------------------------------------------------
-def chain(widths, depth, nets, *, n=None, measured=None, chunk=100, resident=None, what="") -> Work:
-    """Explicit-weight chain: ``nets`` networks (seeds x arms, batched) of ``depth`` layers per width."""
-    w = Work("chain", what=what, cells=len(_list(widths)))
+def chain(widths, depth, nets, *, n=None, measured=None, chunk=100, resident=None, arms=1, fast=False,
+          what="") -> Work:  # fmt: skip
+    """Explicit-weight chain: ``nets`` networks of ``depth`` layers per width, each with ``arms`` arms that share
+    its weights (``linear_chain_arms``: one weight draw, ``arms`` products). ``fast``: the batched stepping of
+    :mod:`rcbench.networks.fast_chain` (kind ``chain``), else ``MLP`` modules per chunk (kind ``chain_module``)."""
+    w = Work("chain" if fast else "chain_module", what=what, cells=len(_list(widths)))
     for d in _list(widths):
         m = d if n is None else n
         w.calls += depth
-        w.flops += depth * nets * 2.0 * m * d * d
+        w.flops += depth * nets * arms * 2.0 * m * d * d
         w.normals += depth * nets * d * d
         meas = depth if measured is None else measured
-        w.flops += meas * nets * 4.0 * m * d * min(m, d)  # an SVD/eig of the representation per measured layer
-        w.bytes = max(w.bytes, 8.0 * (resident or nets) * (min(chunk, depth) * d * d + 4 * m * d))
+        w.flops += meas * nets * arms * 4.0 * m * d * min(m, d)  # an SVD/eig of the representation per measured layer
+        w.bytes = max(w.bytes, 8.0 * (resident or nets * arms) * (min(chunk, depth) * d * d + 4 * m * d))
     return w
 
 
@@ -208,9 +211,12 @@ def _data(cfg) -> tuple[int, int, int]:
 # per claim: which experiments its test runs, with which sizes
 # ---------------------------------------------------------------------------------------------------------------
 def _a_chain(c: Mapping, arms: int = 1, what="chain") -> Work:
+    """``arms`` arms batched in one ``linear_chain_arms`` call (A3, A5): shared weight draws."""
     depth = c["depth"]
     measured = len(range(c.get("burn_in", 0), depth + 1, c.get("sample_every", 1)))
-    return chain(c["widths"], depth, c.get("seeds", 5) * arms, n=c.get("batch"), measured=measured, what=what)
+    fast = c.get("init", "gaussian") in ("gaussian", "gaussian_unit")  # fast_chain.supported for these claims
+    return chain(c["widths"], depth, c.get("seeds", 5), n=c.get("batch"), measured=measured, arms=arms, fast=fast,
+                 what=what)  # fmt: skip
 
 
 def _w_a(cid, cfg) -> list[Work]:
@@ -228,11 +234,13 @@ def _w_a(cid, cfg) -> list[Work]:
     if cid == "A5":
         arms = len(cfg["gammas"])
         return [_a_chain(cfg["chain"], arms, f"{arms} gammas"), _a_chain(cfg["control"], 1, "control")]
-    if cid in ("A4", "A7"):
-        return [_a_chain(cfg["chain"], 2 if cid == "A4" else 1)]
+    if cid == "A4":  # BN and vanilla: two calls
+        return [_a_chain(cfg["chain"], what="bn"), _a_chain(cfg["chain"], what="vanilla")]
+    if cid == "A7":
+        return [_a_chain(cfg["chain"])]
     if cid == "A6":
         r = cfg["recovery"]
-        return [chain(r["width"], r["depth"], r["seeds"] * 2, measured=r["depth"])]
+        return [chain(r["width"], r["depth"], r["seeds"] * 2, measured=r["depth"], fast=True)]
     if cid == "A8":
         r = cfg["init_rank"]
         return [forward(128, 128, sum(_list(r["hidden_layers"])) + len(_list(r["hidden_layers"])), 3 * r["seeds"])]

@@ -8,11 +8,6 @@ launches, Philox normals ~20 G/s); not measured here.
 """
 
 CPU = {
-    "chain": {
-        "call_s": 0.0012557991019033338,
-        "flops_per_s": 10160261876.759752,
-        "normal_s": 8.885276020718798e-08
-    },
     "forward": {
         "call_s": 0.019834481797406423,
         "flops_per_s": 49837096077.554955,
@@ -32,12 +27,22 @@ CPU = {
         "call_s": 0.0,
         "flops_per_s": 5237897585.871906,
         "normal_s": 0.0
+    },
+    "chain": {
+        "call_s": 0.00010386877812657114,
+        "flops_per_s": 8283738811.304278,
+        "normal_s": 1.2329598446142156e-07
+    },
+    "chain_module": {
+        "call_s": 0.0009886653746444254,
+        "flops_per_s": 5426867051.773258,
+        "normal_s": 1.0234141801198678e-07
     }
 }
 
 GPU = {
     kind: {"call_s": 1.5e-5 * k, "flops_per_s": 7e12, "normal_s": 5e-11}
-    for kind, k in {"chain": 4, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()
+    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()
 }
 
 QUICK_SECONDS = {
