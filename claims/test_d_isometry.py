@@ -932,6 +932,9 @@ def test_d19_real_image_batch_gap_after_ln(record, profile, device, seed, data_r
     Negative control: identity activation (beta_sigma = 1): no contraction, gap(10) >= 0.9 gap(0) for every seed
     (calibrated 1.10-1.15 x; it drifts up)."""
     cfg = _cfg("D19", profile)
+    if data_root is None and cfg["batch"] > 32:
+        pytest.skip(f"D19 at batch {cfg['batch']} needs CIFAR-10 (--data-root): the shipped substitute, scikit-learn "
+                    "digits (64 pixels, rank 53 over 64 images), gives a full-rank batch only up to 32 images")
     df = record.frame("gap_after_ln", exp.image_batch_trace(device=device, seed=seed, data_root=data_root, **cfg))
     df["excess"] = df.gap - df.theory
     L = cfg["depth"]
