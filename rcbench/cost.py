@@ -226,7 +226,7 @@ def _w_a(cid, cfg) -> list[Work]:
         if not lyap.get("reuse_collapse"):
             for d in _list(lyap["widths"]):
                 out.append(chain([d], lyap["depth_factor"] * d, lyap["seeds"], measured=lyap["depth_factor"] * d
-                                 * lyap.get("sample_fraction", 1.0), what=f"lyapunov d={d}"))  # fmt: skip
+                                 * lyap.get("sample_fraction", 1.0), fast=True, what=f"lyapunov d={d}"))  # fmt: skip
         return out
     if cid == "A3":
         arms = len(cfg["norms"]) * len(cfg["gammas"])
