@@ -401,25 +401,27 @@ def test_a5_fig3a_notebook_statistic(record, profile, device, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # A6's response surface (pilot, quick code, 5 master seeds x 20 seeds per (d, input law), input laws c = 0.1, 1, 10,
 # 1000 and the authors' x.x, i.e. relative noise 1e-4 .. 1e-8): per seed, log10(lambda_10/lambda_1) at layer E is
-# linear in its value at layer 0, l_E = a + b l_0 + residual (residual sd below; per-law residual means within
-# +-0.15, so the line holds over the four decades of input scale). b < 1: recovery is faster the smaller the start
-# (it slows once r leaves 1), and faster at larger d (b falls 0.50 -> 0.24 at E = 20 from d = 50 to 200).
-# Keyed by E, then d: (a, b, residual sd). Used inside the pilot's range only (REGIMES of the experiments module).
+# linear in its value at layer 0, l_E = a + b l_0 + residual (per-law residual means within +-0.15, so the line
+# holds over the four decades of input scale), with a residual sd that grows as the start gets smaller:
+# sd = s0 + s1 l_0 (fitted to the five laws' sds; e.g. E = 20, d = 50: 0.45 at c = 1, 0.60 for the authors' law).
+# b < 1: recovery is faster the smaller the start (it slows once r leaves 1), and faster at larger d (b falls
+# 0.50 -> 0.24 at E = 20 from d = 50 to 200). Keyed by E, then d: (a, b, s0, s1). E = 30 is left out: at d = 200
+# the chain has reached its stationary level by then and the line fails (residual sd x1.7, min -8 sd).
 A6_RESPONSE = {
-    10: {50: (2.699, 0.687, 0.572), 100: (3.012, 0.564, 0.550), 200: (2.896, 0.453, 0.550)},
-    20: {50: (1.895, 0.501, 0.535), 100: (2.269, 0.366, 0.419), 200: (1.722, 0.237, 0.375)},
-    30: {50: (1.731, 0.426, 0.562), 100: (1.560, 0.241, 0.363), 200: (0.521, 0.099, 0.236)},
+    10: {50: (2.699, 0.687, 0.257, -0.0230), 100: (3.012, 0.564, -0.013, -0.0402), 200: (2.896, 0.453, -0.210, -0.0525)},
+    20: {50: (1.895, 0.501, 0.223, -0.0230), 100: (2.269, 0.366, -0.063, -0.0343), 200: (1.722, 0.237, -0.324, -0.0474)},
 }
 
 
 def _a6_expected_log_ratio(l0, d: int, E: int):
     """Per-seed expected log10(lambda_10/lambda_1) at layer E given its value l0 at layer 0 (arrays), and the
-    residual sd, interpolated linearly in log d between the pilot widths 50, 100, 200."""
+    residual sd per seed, interpolated linearly in log d between the pilot widths 50, 100, 200."""
     tab = A6_RESPONSE[E]
     ws = sorted(tab)
     x = np.log(ws)
-    a, b, sd = (float(np.interp(np.log(d), x, [tab[w][i] for w in ws])) for i in range(3))
-    return a + b * np.asarray(l0, dtype=float), sd
+    a, b, s0, s1 = (float(np.interp(np.log(d), x, [tab[w][i] for w in ws])) for i in range(4))
+    l0 = np.asarray(l0, dtype=float)
+    return a + b * l0, np.maximum(s0 + s1 * l0, 0.1)
 
 
 def _a6_vanilla_bound(E: int, d: int) -> float:
@@ -461,12 +463,13 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     1e-14.8 for the authors' law), and the level reached at layer 20 depends on it: at the authors' law the old
     bounds fail (geometric mean 10^-5.4 < 5e-5) although the chain recovers as fast as at c = 1. Per seed, l_20 =
     log10 ratio at 20 is linear in l_0 (see A6_RESPONSE; 2500 pilot seeds). The checks: (i) the mean over the S
-    seeds of (l_20 - a - b l_0) >= -3.2 sd/sqrt(S) (one-sided normal 0.07%; at c = 1, d = 50, S = 10 this is the
-    old 5e-5 bound: 10^-4.36 vs 10^-4.30); (ii) every seed's residual >= -z_S sd, z_S = Phi^-1(1 - 0.005/S) (3.29
-    at S = 10, the old 3e-6 bound: 10^-5.58 vs 10^-5.52; 3.48 at S = 20): a 0.5% false-failure rate per run under
-    normality; the pilot's tail is a little heavier (lowest residual -3.55 sd in 2500 seeds: about 1 in 1500
-    beyond -3.5 against 1 in 4300 for a normal), so the rate is ~1% at S = 20. The surface holds for d in
-    [50, 200], E in {10, 20, 30} and relative noise 1e-8..1e-4 (the regime the experiments module enforces).
+    seeds of (l_20 - a - b l_0) >= -3.2 sd/sqrt(S) (one-sided normal 0.07%; at c = 1, d = 50, S = 10 close to the
+    old 5e-5 bound); (ii) every seed's residual / sd >= -z_S, z_S = Phi^-1(1 - 0.001/S) (3.72 at S = 10, 3.89 at
+    S = 20). Out-of-sample check (master seeds 200-299 x both laws = 200 runs, 2000 seeds, d = 50): (i) failed 0
+    (lowest -2.64 of its -3.2); with z_S = Phi^-1(1 - 0.005/S) = 3.29, (ii) failed 4 of 200 runs (2%: the per-seed
+    tail is ~4x a normal's beyond -3.3), hence 0.001/S: 0 of 2000 seeds below -3.72 (lowest -3.57), an estimated
+    ~0.4% per run. r(H_30) >= 3.5 failed 1 of those 200 runs (0.5%). The surface holds for d in [50, 200],
+    E in {10, 20} and relative noise 1e-8..1e-4 (the regime the experiments module enforces).
     r(H_30) >= 3.5 is the directional "rank recovered" bound (vanilla stays at 1.00): pilot minima over 100 seeds
     3.99 (authors' law), 4.26 (c = 1) at d = 50 and larger at d = 100, 200 (r grows with d); at relative noise 1e-8
     (c = 1000) the d = 50 minimum is 3.24, so the bound needs relative noise >= 1e-7 at d = 50 (the paper's 2e-7).
@@ -500,16 +503,17 @@ def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
         mu, sd = _a6_expected_log_ratio(e0.to_numpy(), int(w), int(E))
         res = eE.to_numpy() - mu
         S = len(res)
-        zg, zs = 3.2, float(sst.norm.isf(0.005 / S))
-        gm_bound = -zg * sd / math.sqrt(S)
+        zg, zs = 3.2, float(sst.norm.isf(0.001 / S))
+        gm_bound = -zg * float(np.sqrt((sd ** 2).mean())) / math.sqrt(S)
         record.check(f"{tag}: log10 lambda_10/lambda_1 at layer {E} minus the response a + b l_0, mean over seeds",
                      float(res.mean()), expected=f">= {gm_bound:.3f}",
-                     tolerance=f"-3.2 sd/sqrt(S), sd {sd:.3f} (pilot response surface, A6_RESPONSE): 0.07%",
+                     tolerance=f"-3.2 sd/sqrt(S), sd {float(sd.mean()):.3f} (pilot response surface, A6_RESPONSE)",
                      passed=float(res.mean()) >= gm_bound,
                      note=f"mean log10 ratio: layer 0 {e0.mean():.2f}, layer {E} {eE.mean():.2f}")
-        record.check(f"{tag}: same residual, min over seeds (in sd)", float(res.min() / sd), expected=f">= {-zs:.2f}",
-                     tolerance=f"Phi^-1(1 - 0.005/S), S = {S}: 0.5% per run (normal; ~1% with the pilot's tail)",
-                     passed=float(res.min() / sd) >= -zs)
+        zmin = float((res / sd).min())
+        record.check(f"{tag}: same residual / sd, min over seeds", zmin, expected=f">= {-zs:.2f}",
+                     tolerance=f"Phi^-1(1 - 0.001/S), S = {S}: 0.1% per run if normal, ~0.4% with the measured "
+                     "tail (docstring)", passed=zmin >= -zs)
         rec = g[g.soft_rank >= 3].groupby("seed").layer.min()
         record.check(f"{tag}: (report) depth at which r first reaches 3", rec.describe().round(1).to_dict(),
                      expected="10-20 layers (Fig. 3b)", tolerance="report only", passed=True)

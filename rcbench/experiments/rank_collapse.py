@@ -1093,14 +1093,14 @@ PROFILES: dict[str, dict[str, dict]] = {
 
 def _regime_a6(cfg: dict, entry: str) -> None:
     """A6's regime: the pilot range of its response surface (claims/test_a_rank_collapse.py, ``A6_RESPONSE``):
-    widths 50..200 (Fig. 3b's 50 and the note's 200), E in {10, 20, 30}, layers within the depth, relative noise
+    widths 50..200 (Fig. 3b's 50 and the note's 200), E in {10, 20}, layers within the depth, relative noise
     noise/c in [1e-8, 1e-4] (the authors' c = x.x ~ d)."""
     rc = cfg["recovery"]
     widths = _as_tuple(rc["width"])
     if any(not 50 <= w <= 200 for w in widths):
         raise ValueError(f"{entry}: widths must lie in [50, 200] (the calibrated range of Fig. 3b), got {widths}")
-    if cfg["eig_layer"] not in (10, 20, 30):
-        raise ValueError(f"{entry}: eig_layer must be 10, 20 or 30, got {cfg['eig_layer']}")
+    if cfg["eig_layer"] not in (10, 20):
+        raise ValueError(f"{entry}: eig_layer must be 10 or 20 (the response surface's layers), got {cfg['eig_layer']}")
     if max(cfg["eig_layer"], cfg["r_layer"]) > rc["depth"]:
         raise ValueError(f"{entry}: eig_layer and r_layer must be <= depth={rc['depth']}")
     noise = rc.get("noise", 1e-5)
