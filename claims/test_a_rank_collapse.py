@@ -446,9 +446,7 @@ def _a6_vanilla_bound(E: int, d: int) -> float:
     "batch_axis_norm": "sound: per-feature scaling over the batch is the theory BN up to sqrt(n) (scale-invariant)",
     "batchnorm1d_norm": "Fig. 3b's start is c 1 1^T + noise: centring over the batch removes the rank-one part c 1 1^T "
                         "exactly, so the centred BN's output is full rank at once (recovery for a different reason); "
-                        "the exactly-rank-one control (generic u v^T) still stays rank one",
-    "layernorm_norm": "centring over the features also removes c 1 1^T exactly (constant rows), as for BatchNorm1d: "
-                      "the nearly-rank-one start of Fig. 3b cannot tell a centring norm from BN"})
+                        "the exactly-rank-one control (generic u v^T) still stays rank one"})
 def test_a6_fig3b_rank_recovery(record, profile, device, seed, components):
     """Fig. 3b: the BN chain (``W~ = I + W``, W ~ N(0, 1), d = N = 50) started at ``c 1 1^T + 1e-5 noise`` recovers
     rank: the small eigenvalues lambda_2..lambda_10 rise from ~1e-12 (relative) to 1e-4..1e-2 within 10-20 layers.
