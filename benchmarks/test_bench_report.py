@@ -13,8 +13,9 @@ The stored run:
   (``rcbench run --claim ... --no-report``, about a minute, not timed);
 * else (the smoke run of the default ``pytest``): a small synthetic run (:mod:`rcbench.report.testing`).
 
-Numbers on this project's shared 2-core CPU for the full quick run (74 claims, 78 figures): cold 10-11 s CPU,
-warm 0.4-0.6 s, report.html about 1.1 MB (before: 68-104 s CPU, 10.1 MB).
+Numbers on this project's shared 2-core CPU (load average 15-19) for the full quick run (74 claims, 78 figures;
+``benchmarks/results/report-cpu-2core.json``): cold 10.0 s CPU (fastest of 3 rounds; 10-12.5 s over the session),
+warm 0.2 s, report.html 1.3 MB (before: 84 generic figures, ~70 s CPU, 10.1 MB).
 """
 
 from __future__ import annotations
