@@ -349,7 +349,12 @@ def _init_gaps(profile: str, seed: int, device: str, data_root):
     return exp.initial_gap(data_root=data_root, seed=seed, device=device, **_cfg("B27", profile))
 
 
-@pytest.mark.claim("B27", components=("init",))
+@pytest.mark.claim("B27", components=("init",), mutants={
+    "gaussian_init": "another vanilla i.i.d. init: the initial gap of a ReLU net rises with depth through the ReLU "
+                     "correlation map, whatever the weight law (V is scale-invariant, so the missing ReLU gain "
+                     "does not matter); a user's orthogonalising init (B28's Eq. 6) is what breaks it",
+    "orthogonal_init": "Haar weights keep the ReLU correlation map, so the gap still rises with depth (measured "
+                       "survivor); only a data-dependent init such as Eq. (6) removes the rise (the B28 control)"})
 def test_b27_initial_gap_rises_with_depth(record, profile, device, seed, data_root, components):
     """Fig. 3a gap curve (directional, no training): the initial gap of a vanilla ReLU MLP (Xavier) rises with depth.
 
