@@ -140,8 +140,12 @@ def scale_audit(
             print(f"rcbench audit --scales: {claim} {' '.join(items)} ({what})", flush=True)
         return info
 
+    # breadth first: every claim's first configuration, then every second one, ... (under a --budget the table
+    # then covers as many claims as possible); the table keeps the claims' order
+    order_run = sorted(range(len(jobs_list)), key=lambda i: (jobs_list[i][1], i))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        infos = list(pool.map(one, jobs_list))
+        done = dict(zip(order_run, pool.map(one, [jobs_list[i] for i in order_run])))
+    infos = [done[i] for i in range(len(jobs_list))]
     rows = []
     for (claim, k, cfg, items, touched), info in zip(jobs_list, infos):
         d = out / claim / str(k)
