@@ -126,7 +126,7 @@ def _unwrap_markers(text: str) -> str:
         if not line.strip():
             in_list = False
         elif m:
-            if prev.strip() and not in_list and not prev.rstrip().endswith(":"):
+            if prev.strip() and not in_list and not prev.rstrip().endswith(":") and not prev.lstrip().startswith("#"):
                 mark = m.group(2)
                 mark = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
                 line = m.group(1) + mark + m.group(3) + line[m.end():]
