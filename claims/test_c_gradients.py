@@ -218,6 +218,12 @@ def test_c5_forward_rate(record, profile, device, seed, components):
     rates, cmins = {}, {}
     for d in mean.columns:
         phi = mean[d]
+        finite = bool(np.isfinite(phi.to_numpy()).all() and (phi > 0).all())
+        record.check(f"d={d}: mean phi finite and > 0 at every layer", finite, expected=True,
+                     tolerance="non-degenerate representations (a norm that makes the n = d Gram singular, e.g. "
+                     "mean-centring, gives phi = inf)", passed=finite)
+        if not finite:
+            continue
         fit = stats.slope(phi.index, phi.to_numpy(), logy=True)
         rates[d] = -fit.slope
         record.check(f"d={d}: fitted rate r (r*d) and R^2", [rates[d], rates[d] * d, fit.r2],
