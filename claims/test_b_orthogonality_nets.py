@@ -98,7 +98,9 @@ def test_b6_one_iterative_layer_lowers_gap(record, profile, device, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # B21 — Fig. 1
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("B21", components=("norm",))
+@pytest.mark.claim("B21", components=("norm",), mutants={
+    "batch_axis_norm": "sound: unit mean-square feature columns are paper B's BN times sqrt(n); the cosine of two "
+                       "samples does not see a global factor"})
 def test_b21_bn_decorrelates_vanilla_aligns(record, profile, device, seed, components):
     """Fig. 1 (directional; authors' protocol d = 32, n = 2, 50 layers, 20 runs, one shared W per run).
 
