@@ -23,6 +23,7 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -285,16 +286,18 @@ def _evidence(row: dict) -> list[dict]:
 
 
 def _audit_tables(run_dir: Path) -> list[dict]:
-    """``mutants.csv`` / ``scales.csv`` of a mutation or scale audit, when the run directory holds them."""
+    """``mutants.csv`` / ``scales.csv`` of a mutation or scale audit (``rcbench audit --mutants`` / ``--scales``),
+    when the run directory, its ``audit/``, or its parent (a run inside an audit directory) holds them."""
     out = []
     for title, name in AUDIT_FILES.items():
-        for path in (run_dir / name, run_dir / "audit" / name):
+        # the run itself, its audit/ directory, or the audit directory the run belongs to (audit-mutants/<mutant>/)
+        for path in (run_dir / name, run_dir / "audit" / name, run_dir.parent / name):
             if path.is_file():
                 try:
                     df = pd.read_csv(path, keep_default_na=False, dtype=str)
                 except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
                     continue
-                out.append({"title": title, "file": str(path.relative_to(run_dir)), "columns": list(df.columns),
+                out.append({"title": title, "file": os.path.relpath(path, run_dir), "columns": list(df.columns),
                             "rows": df.values.tolist()})  # fmt: skip
                 break
     return out
