@@ -15,7 +15,7 @@ The stored run:
 
 Numbers on this project's shared 2-core CPU (load average 15-19) for the full quick run (74 claims, 78 figures;
 ``benchmarks/results/report-cpu-2core.json``): cold 10.0 s CPU (fastest of 3 rounds; 10-12.5 s over the session),
-warm 0.2 s, report.html 1.3 MB (before: 84 generic figures, ~70 s CPU, 10.1 MB).
+warm 0.2 s, report.html 1.3 MB (the previous report code on the same stored run: 84 figures, 52.8 s CPU, 10.1 MB).
 """
 
 from __future__ import annotations
