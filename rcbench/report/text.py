@@ -164,4 +164,4 @@ def to_text(text) -> str:
     out.append(prose(s[pos:]))
     s = "".join(out)
     s = re.sub(f"{_SUP}(.*?){_SUP_END}", lambda m: "^" + (m.group(1) if len(m.group(1)) == 1 else f"({m.group(1)})"), s)
-    return re.sub(f"{_SUB}(.*?){_SUB_END}", lambda m: "_" + m.group(1), s)
+    return re.sub(f"{_SUB}(.*?){_SUB_END}", lambda m: "_" + (m.group(1) if len(m.group(1)) == 1 else f"({m.group(1)})"), s)
