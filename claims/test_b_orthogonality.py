@@ -275,8 +275,9 @@ def test_b8_lemma6_concentration(record, profile, device, seed):
     mean within the Bonferroni z of level 1e-3 over the m = sum n(n+1)/2 distinct entries of all configurations
     (:func:`_bonferroni_z`: 4.85 for the quick profile's m = 414; the former fixed 5 was this at m ~ 900).
 
-    Negative control (lower sanity bound): the deviation is >= 0.05/d in every configuration (note: >= 0.15/d with a
-    less collinear H; ours 0.08/d for the near-collinear H), so a sampler that lost the weight noise would fail."""
+    Negative control (noise present): in every configuration the deviation is significantly positive (mean - 3.09 SE
+    > 0; a sampler that lost the weight noise gives exactly 0). The former fixed >= 0.05/d (ours 0.07-0.09/d for the
+    near-collinear H at n = 4, 8) failed the scale grid at n = 2 (0.0485/d): its size depends on n and on H."""
     s = _one_step(record, profile, device, seed, "B8")
     top = float(s.dev2_times_d.max())
     excess = float((s.dev2_times_d - 1 - Z_ONE_SIDED_1E3 * s.width * s.dev2_se).max())
@@ -286,8 +287,9 @@ def test_b8_lemma6_concentration(record, profile, device, seed):
     record.check("E_W C = U diag(p) U^T: max z-score of the MC mean", z, expected=f"<= {zmax:.2f}",
                  tolerance="Bonferroni over the distinct entries, level 1e-3", passed=z <= zmax)
     low = float(s.dev2_times_d.min())
-    record.check("min d * E||C - EC||_F^2", low, expected=">= 0.05", tolerance="noise present", passed=low >= 0.05,
-                 control=True)
+    lcb = float(((s.dev2 - Z_ONE_SIDED_1E3 * s.dev2_se) * s.width).min())
+    record.check("min d * E||C - EC||_F^2", low, expected="> 0 at level 1e-3 (mean - 3.09 SE > 0)",
+                 tolerance=f"noise present; smallest lower bound {lcb:.4f}", passed=lcb > 0, control=True)
     record.verify()
 
 
