@@ -216,20 +216,21 @@ def test_d4_hermite_constants(record, profile, seed, components):
         "leaky_relu(0.01) beta_0": (t.loc["leaky_relu", "beta0"], 0.505**2 / (0.50005 - 0.99**2 / (2 * math.pi))),
     }
     for name, (v, ref) in closed.items():
-        record.check(name, v, expected=ref, tolerance="1e-6 (quadrature)", passed=abs(v - ref) <= 1e-6)
+        record.check(name, v, expected=ref, tolerance="1e-6 (quadrature)", passed=abs(v - ref) <= 1e-6,
+                     deterministic=True)  # quadrature: no random draw
     worst = 0.0
     for act, row in _TABLE.items():
         got = t.loc[act, ["c0", "c1", "second_moment", "beta0", "beta_sigma"]].to_numpy(float)
         worst = max(worst, float(np.max(np.abs(got - np.array(row, float)))))
     record.check("max |quadrature - §3 table| over 13 activations x 5 constants", worst, expected="<= 1e-4",
-                 tolerance="5-decimal rounding of the table", passed=worst <= 1e-4)
+                 tolerance="5-decimal rounding of the table", passed=worst <= 1e-4, deterministic=True)
     coef = float((t.coef_c1 - t.c1).abs().max() + (t.coef_c0 - t.c0).abs().max())
     record.check("Hermite c0, c1 vs direct moments", coef, expected="<= 1e-10", tolerance="same quadrature",
-                 passed=coef <= 1e-10)
+                 passed=coef <= 1e-10, deterministic=True)
     smooth = ["identity", "tanh", "sigmoid", "gelu", "silu", "sin", "exp", "he2", "he3"]
     pars = float((t.loc[smooth, "parseval"] - t.loc[smooth, "second_moment"]).abs().max())
     record.check("Parseval sum_{k<=60} c_k^2 = E sigma^2 (smooth activations)", pars, expected="<= 1e-8",
-                 tolerance="series tail of analytic sigma", passed=pars <= 1e-8)
+                 tolerance="series tail of analytic sigma", passed=pars <= 1e-8, deterministic=True)
     mc = exp.monte_carlo_beta(cfg["activations"], samples=cfg["samples"], seed=seed)
     record.frame("monte_carlo_beta", mc)
     z = _mc_z(len(mc))
@@ -242,10 +243,11 @@ def test_d4_hermite_constants(record, profile, seed, components):
                  note="; ".join(_mc_note(r, legends) for r in mc.itertuples()))
     record.check("identity beta_0, beta_sigma", [t.loc["identity", "beta0"], t.loc["identity", "beta_sigma"]],
                  expected=[1, 1], tolerance="1e-12: no contraction",
-                 passed=abs(t.loc["identity", "beta_sigma"] - 1) <= 1e-12, control=True)
+                 passed=abs(t.loc["identity", "beta_sigma"] - 1) <= 1e-12, control=True, deterministic=True)
     un = float((t.loc["relu", "parseval_unnormalised"] - t.loc["relu", "second_moment"]))
     record.check("unnormalised basis: sum c_k^2 - E sigma^2 (relu)", un, expected="<= -0.01",
-                 tolerance="missing sqrt(k!) breaks Parseval", passed=un <= -0.01, control=True)
+                 tolerance="missing sqrt(k!) breaks Parseval", passed=un <= -0.01, control=True,
+                 deterministic=True)
     if user is not None:
         c = H.activation_constants(user)
         coefs = H.hermite_coefficients(user, 200)
