@@ -416,7 +416,8 @@ def test_b12_fig2a_decay_then_floor(record, profile, device, seed, components):
     fmin = T.floor_level(n, max(widths))
     record.check(f"regime: d->inf transient at layer {start} < floor(d_max)/10", tail_inf,
                  expected=f"< {fmin / 10:.2e}", tolerance="plateau window past the transient",
-                 passed=tail_inf < fmin / 10 and depth - start >= 5)
+                 passed=tail_inf < fmin / 10 and depth - start >= 5,
+                 deterministic=cfg["input"] != "random")  # the d->inf map from a fixed input: no draw
     plat = exp.plateau(df, start, depth, log=True)
     lo_b, hi_b = PLATEAU_LOG_BAND
     for d in widths:
@@ -475,7 +476,8 @@ def test_b12_fig2a_decay_then_floor(record, profile, device, seed, components):
                        input=cfg["input"], norm="none", device=device, seed=seed)
     last = exp.run_mean(van, log=True).loc[depth]
     record.check("vanilla mean log V at the last layer", last.round(4).tolist(), expected=f"{logvmax:.4f} +- 0.01",
-                 tolerance="control ([C] -0.1438)", passed=bool(((last - logvmax).abs() <= 0.01).all()), control=True)
+                 tolerance="control ([C] -0.1438)", passed=bool(((last - logvmax).abs() <= 0.01).all()), control=True,
+                 deterministic=True)  # collapsed to rank one: log V = log V_max(n) to the 4 decimals, whatever the seed
     record.verify()
 
 
