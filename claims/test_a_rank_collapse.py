@@ -672,7 +672,10 @@ def test_a8_fig1_rank_at_init(record, profile, device, seed, data_root, componen
 # ---------------------------------------------------------------------------------------------------------------
 # A9: Fig. 1 training
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A9", components=("norm",))
+@pytest.mark.claim("A9", components=("norm",), mutants={
+    "batchnorm1d_norm": "sound: A9's BN is Fig. 1's (centring + unbiased std), BatchNorm1d(affine=False) up to a "
+                        "scale sqrt(n/(n-1)) (1.004 at batch 128) and eps; audit (seed 0): hl 14 gap 0.884, BN-SGD "
+                        "min 0.996"})
 def test_a9_fig1_training(record, profile, device, seed, data_root, components):
     """Fig. 1 (accuracy panel), directional at CPU scale: vanilla MLPs stop learning beyond ~10 layers, BN MLPs
     train at every depth.
@@ -715,7 +718,20 @@ def test_a9_fig1_training(record, profile, device, seed, data_root, components):
 # ---------------------------------------------------------------------------------------------------------------
 # A10: rank pre-training
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.claim("A10", components=("norm",))
+# A10 survives these normaliser mutants: the BN arms are Fig. 6's high-rank reference arm and A10 asserts that the
+# rank, not the kind of normaliser, predicts speed; each keeps the tanh net at unit scale, and identity_norm (audit,
+# master seed 0: default-init arm r 1.0, loss 2.30) is killed.
+@pytest.mark.claim("A10", components=("norm",), mutants={
+    "scalar_rescale_norm": "keeps the BN arm's rank and speed (audit, master seed 0: default-init r 6.6, loss 0.34; "
+    "all-positive init r 1.27, loss 2.30; rho -0.9): the rank, not the normaliser, predicts speed",
+    "feature_axis_norm": "keeps the BN arm's rank and speed (audit, master seed 0: default-init r 6.8, loss 0.34; "
+    "all-positive init r 1.27, loss 2.30; rho -0.9): the rank, not the normaliser, predicts speed",
+    "batch_axis_norm": "keeps the BN arm's rank and speed (audit, master seed 0: default-init r 9.7, loss 0.35; "
+    "all-positive init r 1.27, loss 2.30; rho -0.9): the rank, not the normaliser, predicts speed",
+    "batchnorm1d_norm": "keeps the BN arm's rank and speed (audit, master seed 0: default-init r 11.3, loss 0.42; "
+    "all-positive init r 1.27, loss 2.30; rho -0.9): the rank, not the normaliser, predicts speed",
+    "layernorm_norm": "keeps the BN arm's rank and speed (audit, master seed 0: default-init r 6.5, loss 0.35; "
+    "all-positive init r 1.27, loss 2.30; rho -0.9): the rank, not the normaliser, predicts speed"})
 def test_a10_rank_pretraining(record, profile, device, seed, data_root, components):
     """Figs. 4 and 6 (directional): raising the soft rank of a vanilla net by pre-training speeds up SGD, and the
     rank predicts optimisation speed.
