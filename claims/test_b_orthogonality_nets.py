@@ -185,9 +185,20 @@ def test_b22_vanilla_gap_grows(record, profile, device, seed, components):
 _F_ACTS = ("relu", "tanh", "sin", "one_plus_tanh")
 
 
+def _frozen(cfg) -> tuple:
+    """A flat profile configuration as a hashable key (list values as tuples)."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()))
+
+
+def _chain(profile: str, seed: int, device: str, activations: tuple, claim: str = "B23"):
+    """App. F's chain at ``claim``'s own profile entry (B24's and B25's default to B23's, so the three claims share
+    one computed chain unless ``--set`` gives one of them another configuration)."""
+    return _chain_at(_frozen(_cfg(claim, profile)), seed, device, activations)
+
+
 @functools.lru_cache(maxsize=4)
-def _chain(profile: str, seed: int, device: str, activations: tuple):
-    return exp.nonlinear_chain(activations=activations, seed=seed, device=device, **_cfg("B23", profile))
+def _chain_at(cfg: tuple, seed: int, device: str, activations: tuple):
+    return exp.nonlinear_chain(activations=activations, seed=seed, device=device, **dict(cfg))
 
 
 def _slopes(df, metric: str) -> dict:
@@ -264,7 +275,7 @@ def test_b24_odd_activations_V_floor(record, profile, device, seed):
     the former fixed ±0.1). Negative control: ReLU and 1 + tanh (non-odd) give V-slopes outside the band (above its
     upper end; B25).
     """
-    df = record.frame("nonlinear_chain", _chain(profile, seed, str(device), _F_ACTS))
+    df = record.frame("nonlinear_chain", _chain(profile, seed, str(device), _F_ACTS, "B24"))
     vf = _slopes(df, "orthogonality_gap")
     top = -0.5
     for a in ("tanh", "sin"):
@@ -289,7 +300,7 @@ def test_b25_non_odd_V_does_not_vanish(record, profile, device, seed):
     d, so the bound holds at every width above the calibrated ones. Negative control: the odd activations (tanh) on
     the same runs do decay (slope < -0.4, i.e. closer to -1/2 than to 0 by the odd band's margin).
     """
-    df = record.frame("nonlinear_chain", _chain(profile, seed, str(device), _F_ACTS))
+    df = record.frame("nonlinear_chain", _chain(profile, seed, str(device), _F_ACTS, "B25"))
     vf = _slopes(df, "orthogonality_gap")
     dmax = df.width.max()
     for a in ("relu", "one_plus_tanh"):
@@ -346,9 +357,14 @@ def test_b26_standard_bn_relu(record, profile, device, seed, data_root, componen
 # ---------------------------------------------------------------------------------------------------------------
 # B27, B28 — gaps at initialisation (Fig. 3a, Eq. 6)
 # ---------------------------------------------------------------------------------------------------------------
+def _init_gaps(profile: str, seed: int, device: str, data_root, claim: str = "B27"):
+    """The initial gaps at ``claim``'s own profile entry (B28's defaults to B27's: one shared computation)."""
+    return _init_gaps_at(_frozen(_cfg(claim, profile)), seed, device, data_root)
+
+
 @functools.lru_cache(maxsize=2)
-def _init_gaps(profile: str, seed: int, device: str, data_root):
-    return exp.initial_gap(data_root=data_root, seed=seed, device=device, **_cfg("B27", profile))
+def _init_gaps_at(cfg: tuple, seed: int, device: str, data_root):
+    return exp.initial_gap(data_root=data_root, seed=seed, device=device, **dict(cfg))
 
 
 @pytest.mark.claim("B27", components=("init",), mutants={
@@ -405,7 +421,7 @@ def test_b28_iterative_init_keeps_gap_low(record, profile, device, seed, data_ro
     pseudo-inverse (the paper assumes a full-rank batch). Negative control (regression): the reproduction's
     transposition bug does not orthogonalise — seed-mean gap > 0.85 at every depth ([C] 0.984).
     """
-    df = record.frame("initial_gaps", _init_gaps(profile, seed, str(device), data_root))
+    df = record.frame("initial_gaps", _init_gaps(profile, seed, str(device), data_root, "B28"))
     m = df.groupby(["variant", "depth"]).gap.mean()
     for v in ("paper", "code"):
         for depth in sorted(df.depth.unique()):
