@@ -3,6 +3,8 @@
 * :func:`claim_markers`: per test function, the ``@pytest.mark.claim("<id>", components=(...), mutants={...})``
   arguments: the claim id, the component kinds it declares and the survivors it explains (mutant name -> why the
   verdict is kept), for ``rcbench audit --mutants``.
+* :func:`claims_dir`: where the claims files are (the installed ``rcbench.claims`` or a checkout's ``claims/``),
+  the one lookup of ``rcbench run``, ``list``, ``report``, the audits and the harness.
 * :func:`scale_grids`: the module-level ``SCALES = {claim id: [override dict, ...]}`` of every claims module, for
   ``rcbench audit --scales``.
 
@@ -13,10 +15,11 @@ Values must be literals, names of module-level literal constants (``_REASON = ".
 from __future__ import annotations
 
 import ast
+import importlib.util
 import operator
 from pathlib import Path
 
-__all__ = ["claim_files", "claim_markers", "scale_grids"]
+__all__ = ["claims_dir", "claim_files", "claim_markers", "scale_grids"]
 
 
 def claim_files(claims_dir: str | Path) -> list[Path]:
@@ -146,3 +149,20 @@ def scale_grids(claims_dir: str | Path) -> dict[str, list[dict]]:
                                              f"dicts of dotted config keys -> values, got {cfg!r}")  # fmt: skip
                     out.setdefault(str(cid), []).extend(dict(c) for c in configs)
     return out
+
+
+def claims_dir() -> Path:
+    """The folder of the claim tests: the installed ``rcbench.claims`` package (the repository's top-level
+    ``claims/``, shipped in the wheel), else ``claims/`` next to the ``rcbench`` package of a bare checkout."""
+    try:
+        spec = importlib.util.find_spec("rcbench.claims")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            if (Path(loc) / "conftest.py").is_file():
+                return Path(loc).resolve()
+    here = Path(__file__).resolve().parent.parent / "claims"
+    if (here / "conftest.py").is_file():
+        return here
+    raise FileNotFoundError("cannot find rcbench's claims (the rcbench.claims package); reinstall rcbench")

@@ -122,7 +122,7 @@ def component_claims(kinds, ids=(), letters=(), claims_path=None) -> None:
     from rcbench.report.sources import components_by_claim
 
     if claims_path is None:
-        from rcbench.pytest_plugin import claims_dir
+        from rcbench.claim_scan import claims_dir
 
         claims_path = claims_dir()
     declared = components_by_claim(claims_path)

@@ -31,12 +31,13 @@ registers it.)
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
 from pathlib import Path
 
 import pytest
+
+from rcbench.claim_scan import claims_dir  # the one lookup of the claims folder (torch-free)
 
 __all__ = ["OPTIONS", "add_aliases", "claims_dir", "option", "fixture_device", "Components", "make_recorder"]
 
@@ -116,23 +117,6 @@ def fixture_device(config):
     from rcbench.device import resolve_device
 
     return resolve_device(option(config, "device"))
-
-
-def claims_dir() -> Path:
-    """The folder of the claim tests: the installed ``rcbench.claims`` package (the repository's top-level
-    ``claims/``, shipped in the wheel), else ``claims/`` next to the ``rcbench`` package of a bare checkout."""
-    try:
-        spec = importlib.util.find_spec("rcbench.claims")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            if (Path(loc) / "conftest.py").is_file():
-                return Path(loc).resolve()
-    here = Path(__file__).resolve().parent.parent / "claims"
-    if (here / "conftest.py").is_file():
-        return here
-    raise FileNotFoundError("cannot find rcbench's claims (the rcbench.claims package); reinstall rcbench")
 
 
 # ---------------------------------------------------------------------------------------------------------------
