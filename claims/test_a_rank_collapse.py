@@ -586,6 +586,10 @@ def test_a7_relu_rank(record, profile, device, seed, components):
     layer occasionally drops one direction at this width). "Full rank at every layer" is our calibration at
     d = 32, not a statement of the paper (which has no theorem for ReLU); it is kept as is and the d = 16 failure is
     recorded, not hidden by a narrower test.
+
+    Finding (paper profile, d = 32..512, L = 500): the depth-averaged r does not keep growing with width: min over
+    seeds 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 (full matrix_rank at every width). The claim
+    (rank far above the vanilla collapse to 1) holds at every width; a d^0.39 growth extrapolated from d <= 64 does not.
     """
     cfg = _cfg("A7", profile)
     norm = components.norm(cfg["norm"])
@@ -596,12 +600,15 @@ def test_a7_relu_rank(record, profile, device, seed, components):
     for w, g in bn.groupby("width"):
         late = g[g.layer >= burn]
         r = late.groupby("seed").soft_rank.mean()
-        # was the constant 3.5 (calibrated at d = 32: [C] 4.5-6.1). The BN+ReLU chain's r grows like d^beta with
-        # beta in [0.39, 0.42] ([C], 5 seeds, d = 8..64), so the bound follows the lower exponent: 3.5 (d/32)^0.39
-        # (= 3.5 at d = 32, 2.0 at d = 8, 10.4 at d = 512), the same relative margin at every width.
-        rb = 3.5 * (w / 32) ** 0.39
+        # Calibrated at d = 32: [C] 4.5-6.1, bound 3.5. Below d = 32 the bound shrinks with the measured growth
+        # d^0.39 ([C], 5 seeds, d = 8..64; r <= rank <= d caps it): 2.0 at d = 8, 2.67 at d = 16. Above d = 32 it
+        # stays 3.5: the paper states no growth for ReLU (directional claim), and the growth does not continue --
+        # an earlier bound 3.5 (d/32)^0.39 at every width, extrapolated from d <= 64, failed the paper profile
+        # (L = 500, 5 seeds): min r 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 against 3.5, 4.59,
+        # 6.01, 7.88, 10.3. Finding: r peaks near d = 128 and falls beyond it at this depth (recorded per width).
+        rb = 3.5 * min(1.0, (w / 32) ** 0.39)
         record.check(f"d={w}: depth-averaged r after ReLU, min over seeds", float(r.min()), expected=f">= {rb:.3g}",
-                     tolerance="3.5 (d/32)^0.39: [C] 4.5-6.1 at d = 32, growth exponent 0.39-0.42",
+                     tolerance="3.5 min(1, (d/32)^0.39): [C] 4.5-6.1 at d = 32; no growth asserted above d = 32",
                      passed=float(r.min()) >= rb)
         k = int(late.numerical_rank.min())
         record.check(f"d={w}: min matrix_rank over layers and seeds", k, expected=f"== {w}", tolerance="full rank [C]",
