@@ -23,6 +23,7 @@ from rcbench.report.plotting import (
     reference,
     seed_band,
     seeds_text,
+    width_axis,
 )
 
 #: β_σ = 2 − β₀ of the normalised activations (paper D §3 table; closed forms in ``rcbench.theory.hermite``).
@@ -405,8 +406,6 @@ def d17_one_over_d(data):
     ax.plot(m.index, m.values, "o", color=COLORS[0], label=f"post-LN plateau (ReLU): slope {k:.2f}")
     xs = m.index.to_numpy(float)
     reference(ax, xs, m.iloc[0] * xs[0] / xs, "1/d")
-    from rcbench.report.plotting import width_axis
-
     width_axis(ax, xs)
     log_axis(ax)
     finish(ax, "width d (log)", "plateau gap, layers ≥ L/2 (log)", title="finite-width floor (not a paper claim)",
