@@ -35,7 +35,7 @@ from rcbench.experiments.common import (
     storable,
     tidy,
 )
-from rcbench.networks import MLP, NumericalDivergence, get_activation
+from rcbench.networks import MLP, Block, EnsembleLinear, NumericalDivergence, get_activation, get_init, get_norm
 from rcbench.networks import init as inits
 from rcbench.networks.iterative_init import (
     VARIANTS,
@@ -43,6 +43,7 @@ from rcbench.networks.iterative_init import (
     iterative_orthogonal_init_conv_,
     orthogonalizing_weight,
 )
+from rcbench.networks.mlp import check_network_input
 
 __all__ = [
     "PROFILES",
@@ -292,10 +293,36 @@ def vanilla_gap_growth(
     frames = []
     for i, d in enumerate(widths):
         x = torch.randn(n, d, generator=generator(seed * 7919 + i), dtype=MEASUREMENT_DTYPE).to(dev)
-        for arm, nrm in (("vanilla", "none"), ("bn", control_norm)):
-            net = MLP(d, d, depth, norm=nrm, init=init, ensemble=seeds, seed=seed * 7919 + i, device=dev)
-            frames.append(tidy(_spectral(net.grams(x)), arm=arm, width=d, n=n))
+        arms = {"vanilla": "none", "bn": control_norm}
+        grams = _shared_weight_grams(x, d, depth, seeds, seed * 7919 + i, init, arms, dev)
+        for arm in arms:
+            frames.append(tidy(_spectral(grams[arm]), arm=arm, width=d, n=n))
     return pd.concat(frames, ignore_index=True)
+
+
+def _shared_weight_grams(x, d, depth, seeds, seed, init, norms: dict, dev) -> dict:
+    """The Grams ``(depth + 1, seeds, n, n)`` of ``MLP(d, d, depth, norm=norms[arm], init=init, ensemble=seeds,
+    seed=seed)`` for every arm, with the weights drawn layer by layer from the generator stream of that MLP (the
+    same draws, bit for bit) and shared by the arms: one layer's ``seeds x d x d`` weights resident instead of
+    the whole net per arm (B22's paper profile, d = 512 and 100 seeds: 0.2 GB instead of 2 x 21 GB)."""
+    init_fn = get_init(init)
+    g = torch.Generator().manual_seed(int(seed))
+    blocks = {arm: Block(EnsembleLinear(d, d, seeds, dtype=MEASUREMENT_DTYPE), get_norm(nrm, d, seeds),
+                         get_activation("identity"), 1.0, "norm_act").to(device=dev, dtype=MEASUREMENT_DTYPE)
+              for arm, nrm in norms.items()}  # fmt: skip
+    h0 = check_network_input(x, d, seeds, device=dev, dtype=MEASUREMENT_DTYPE)
+    hs = dict.fromkeys(norms, h0)
+    grams = {arm: [h0 @ h0.transpose(-1, -2)] for arm in norms}
+    for _ in range(depth):
+        w = init_fn((seeds, d, d), g, MEASUREMENT_DTYPE).to(dev)  # MLP's _fill: one draw per layer, in order
+        for arm, blk in blocks.items():
+            blk.linear.weight.copy_(w)
+            hs[arm] = blk(hs[arm])
+            grams[arm].append(hs[arm] @ hs[arm].transpose(-1, -2))
+    for arm, h in hs.items():
+        if not bool(torch.isfinite(h).all()):
+            raise NumericalDivergence(f"the forward pass produced NaN or inf (B22, arm {arm}, width {d})")
+    return {arm: torch.stack(v) for arm, v in grams.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
