@@ -148,7 +148,9 @@ def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0,
     (``H Q^T`` with Haar ``Q``: orthogonal mixing of features, the paper's ``W X``), ``phi_nonorth`` (``H A^T``,
     generic Gaussian ``A``), ``phi_orth`` (``c Q_n`` with ``Q_n`` the first ``n`` rows of a Haar matrix: a scaled
     isometry), ``phi_rankdef`` / ``phi_rankdef_svd`` (a row repeated: rank ``n - 1``), ``kappa`` (condition number
-    ``lam_max / lam_min`` of ``H H^T``, which sets the round-off of phi: about ``n eps kappa``).
+    ``lam_max / lam_min`` of ``H H^T``, which sets the round-off of phi: about ``n eps kappa``), ``log_range``
+    (an upper bound on ``max |log lam|`` over the Grams of ``H`` and ``c H``, which sets the round-off of evaluating
+    the logs: about ``eps log_range``).
     """
     count, d_max = positive_int(count, "count"), positive_int(d_max, "d_max", 2)
     dev = resolve_device(device)
@@ -168,7 +170,9 @@ def isometry_gap_identities(*, count: int = 300, d_max: int = 40, seed: int = 0,
         phis = M.isometry_gap(stack).cpu()
         svd = _svd_isometry_gap(stack[[0, 5]]).cpu()
         lam = M.spectrum(H)
-        rows.append(dict(index=i, n=n, d=d, c=c, kappa=float(lam[-1] / lam[0]), phi=float(phis[0]),
+        log_range = float(torch.log(lam).abs().max()) + abs(2 * math.log(c))  # max |log lam| over H and c H
+        rows.append(dict(index=i, n=n, d=d, c=c, kappa=float(lam[-1] / lam[0]), log_range=log_range,
+                         phi=float(phis[0]),
                          phi_svd=float(svd[0]), phi_scaled=float(phis[1]),
                          phi_mixed=float(phis[2]), phi_nonorth=float(phis[3]), phi_orth=float(phis[4]),
                          phi_rankdef=float(phis[5]), phi_rankdef_svd=float(svd[1])))
@@ -190,7 +194,8 @@ def bn_isometry_lemma(
     ``am_gm`` = AM(r^2)/GM(r^2) and ``lower`` = 1 + Var(r)/mean(r)^2 (population variance) for the feature norms
     ``r`` (:mod:`rcbench.theory.normalization`); the reverse check: ``iso_rescaled`` = I(BN(H) diag(s)) for random
     positive ``s`` and ``gm_am_s`` = GM(s^2)/AM(s^2); the equality case ``iso_equal`` / ``iso_bn_equal`` for ``H``
-    with equal feature norms (``gain`` must be 1); ``kappa`` / ``kappa_bn`` / ``kappa_rescaled``, the condition numbers of the Grams of
+    with equal feature norms (``gain`` must be 1); ``kappa`` / ``kappa_bn`` / ``kappa_rescaled``, the condition
+    numbers of the Grams of
     ``H``, ``BN H`` and ``BN(H) diag(s)`` (round-off of ``log I`` is about ``d eps kappa``).
     """
     count = positive_int(count, "count")
@@ -217,7 +222,8 @@ def bn_isometry_lemma(
         iso = M.isometry(torch.cat([H, B, B * s, E, bn(E)]))
         iso_h, iso_b, iso_s, iso_e, iso_be = iso.split(k)
         frames.append(pd.DataFrame(dict(
-            d=d, kappa=kappa_h.cpu(), kappa_bn=kappa_b.cpu(), kappa_rescaled=kappa_s.cpu(), iso=iso_h.cpu(), iso_bn=iso_b.cpu(), gain=(iso_b / iso_h).cpu(),
+            d=d, kappa=kappa_h.cpu(), kappa_bn=kappa_b.cpu(), kappa_rescaled=kappa_s.cpu(), iso=iso_h.cpu(),
+            iso_bn=iso_b.cpu(), gain=(iso_b / iso_h).cpu(),
             am_gm=TN.scaling_isometry_gain(r**2).cpu(), lower=TN.scaling_isometry_lower_bound(r).cpu(),
             lower_ddof1=(1.0 + r.var(-1, unbiased=True) / r.mean(-1) ** 2).cpu(),
             iso_rescaled=iso_s.cpu(), gm_am_s=(1.0 / TN.scaling_isometry_gain(s.squeeze(-2) ** 2)).cpu(),
@@ -236,7 +242,8 @@ def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, de
     then ``W = U^T`` gives ``BN(W X)``, i.e. ``BN(H U)`` here, with orthogonal features, so ``phi = 0``.
 
     Columns: ``phi_x`` = phi(H), ``phi_eig`` = phi(BN(H U)), ``phi_haar`` = phi(BN(H Q^T)) for a Haar ``Q``
-    (the control: a random rotation does not reach isometry).
+    (the control: a random rotation does not reach isometry), ``kappa`` = condition number of ``H^T H`` (sets the
+    round-off of ``U``).
     """
     count, d_max = positive_int(count, "count"), positive_int(d_max, "d_max", 2)
     dev = resolve_device(device)
@@ -248,9 +255,10 @@ def rotation_to_isometry(*, count: int = 300, d_max: int = 40, seed: int = 0, de
         scales = torch.exp(torch.randn(d, generator=g, dtype=MEASUREMENT_DTYPE))
         H = (torch.randn(d, d, generator=g, dtype=MEASUREMENT_DTYPE) * scales).to(dev)
         Q = haar_orthogonal((d, d), g, MEASUREMENT_DTYPE).to(dev)
-        _, U = torch.linalg.eigh(H.T @ H)
+        lam, U = torch.linalg.eigh(H.T @ H)
         phi = M.isometry_gap(torch.stack([H, bn(H @ U), bn(H @ Q.T)])).cpu()
-        rows.append(dict(index=i, d=d, phi_x=float(phi[0]), phi_eig=float(phi[1]), phi_haar=float(phi[2])))
+        rows.append(dict(index=i, d=d, kappa=float(lam[-1] / lam[0]), phi_x=float(phi[0]), phi_eig=float(phi[1]),
+                         phi_haar=float(phi[2])))
     return pd.DataFrame(rows)
 
 
@@ -313,7 +321,8 @@ def weingarten_gain(
                 mean_phi=float(phi[finite].mean()) if bool(finite.all()) else math.inf,
                 se_phi=float(phi.std() / math.sqrt(samples)) if bool(finite.all()) else math.inf,
                 min_iso=float(iso.min()), max_iso=float(iso.max()),
-                gain=float(TI.theorem3_gain(lam, normalize=True)), phi_drop=float(TI.corollary4_drop(lam, normalize=True)),
+                gain=float(TI.theorem3_gain(lam, normalize=True)),
+                phi_drop=float(TI.corollary4_drop(lam, normalize=True)),
             ))
     return pd.DataFrame(rows)
 
@@ -540,15 +549,16 @@ def train_shaped(
 
     Long tidy frame, one row per depth x seed x epoch x layer x stat: ``stat`` in ``loss`` (mean training loss of
     the epoch; epoch 0 = at init on the fixed batch), ``accuracy`` (training accuracy of the epoch, counted on the
-    mini-batches as they are trained on, batch statistics), ``phi_W`` (isometry gap of ``W_l`` with ``G = W W^T``, as the code) and ``grad_norm``
+    mini-batches as they are trained on, batch statistics), ``phi_W`` (isometry gap of ``W_l`` with ``G = W W^T``,
+    as the code) and ``grad_norm``
     (``||grad_{W_l} L||_F`` on a fixed batch) for the hidden ``width x width`` layers ``l = 1 .. L-1``; ``layer``
     is ``-1`` for whole-network stats. Raises :class:`NumericalDivergence` on a NaN loss.
     """
     from rcbench.data import digits
 
     depths = _depths(depths, 3)
-    width, batch, epochs, seeds = (positive_int(width, "width"), positive_int(batch, "batch", 2), positive_int(epochs, "epochs"),
-                                   positive_int(seeds, "seeds"))
+    width, batch = positive_int(width, "width"), positive_int(batch, "batch", 2)
+    epochs, seeds = positive_int(epochs, "epochs"), positive_int(seeds, "seeds")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be positive and finite, got {lr}")
     dev = resolve_device(device)
