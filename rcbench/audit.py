@@ -18,7 +18,9 @@ whose measured value is identical under all the master seeds, see :func:`constan
 seed directories that already hold a finished run with the same options (``--fresh`` to recompute).
 
 ``rcbench audit --mutants`` (:mod:`rcbench.audit_mutants`) and ``rcbench audit --scales``
-(:mod:`rcbench.audit_scales`) reuse this machinery: one pytest subprocess per mutant / per configuration.
+(:mod:`rcbench.audit_scales`) share its pytest runs (:mod:`rcbench.audit_runner`: one pytest subprocess per seed /
+per mutant / per configuration); this module holds the reseed audit and the ``rcbench audit`` command, which
+dispatches to them (imports go one way: audit -> audit_mutants, audit_scales -> audit_runner).
 """
 
 from __future__ import annotations
@@ -26,132 +28,37 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from rcbench.catalog import CLAIMS, get_claim
-from rcbench.results import RUN_FILE, load_run, write_frame, write_json
+from rcbench.audit_runner import (
+    FAILURE_OUTCOMES,
+    RUN_COLUMNS,
+    check_selection,
+    claims_dir,
+    describe,
+    finished_run,
+    pytest_command,
+    rows_of_run,
+    run_all,
+    run_pytest,
+    split,
+)
+from rcbench.catalog import CLAIMS
+from rcbench.results import RUN_FILE, write_frame, write_json
 from rcbench.stats import binomial_interval
 
 __all__ = ["audit", "summarize_runs", "register", "main", "FAILURE_OUTCOMES", "GOAL_RATE"]
 
-#: outcomes of a claim test that count as a flipped verdict
-FAILURE_OUTCOMES = ("failed", "error", "xpassed")
 #: at most one failure in twenty runs
 GOAL_RATE = 1 / 20
-#: columns of the per-run table (one row per seed x claim test)
-RUN_COLUMNS = ["seed", "claim", "paper", "nodeid", "outcome", "failed_checks", "reason"]
 
-
-def _claims_dir() -> Path:
-    """The claims (installed ``rcbench.claims`` or the checkout's ``claims/``): one lookup for every command."""
-    from rcbench.pytest_plugin import claims_dir
-
-    return claims_dir()
-
-
-def _split(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    return [v.strip() for v in value if v and v.strip()]
-
-
-def _targets(papers: list[str], claims: list[str]) -> list[str]:
-    """The claim files to collect: ``claims/test_<letter>_*.py`` of the selected papers (collecting only those is
-    much faster than the whole folder), else the folder."""
-    letters = sorted(set(papers) | {c[0] for c in claims})
-    if not letters:
-        return [str(_claims_dir())]
-    files = sorted(str(f) for L in letters for f in _claims_dir().glob(f"test_{L.lower()}_*.py"))
-    return files or [str(_claims_dir())]
-
-
-def _check_selection(papers: list[str], claims: list[str], *, profile: str, jobs: int) -> None:
-    """Clear errors, before any run, for bad ``--jobs``, ``--profile``, ``--paper`` or ``--claim`` values."""
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"profile must be 'quick' or 'paper', got {profile!r}")
-    bad = [p for p in papers if p not in "ABCD" or len(p) != 1] + [c for c in claims if c not in CLAIMS]
-    if bad:
-        raise ValueError(f"unknown paper(s)/claim(s) {bad}; papers are A, B, C, D; claims as in `rcbench list`")
-    for c in claims:
-        get_claim(c)
-
-
-def _pytest_command(seed: int, out: Path, *, profile: str, device: str, papers, claims, pytest_args) -> list[str]:
-    base = str(_claims_dir().parent)  # pytest's configuration pinned as in `rcbench run` (rcbench.cli._claims_command)
-    cmd = [
-        sys.executable, "-m", "pytest", *_targets(papers, claims), "-p", "rcbench.pytest_plugin",
-        "-c", os.devnull, "--rootdir", base, "--confcutdir", base,
-        "-o", "addopts=", "--strict-markers", "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
-        "--rcbench-profile", profile, "--rcbench-device", device, "--rcbench-seed", str(seed),
-        "--rcbench-results-dir", str(out),
-    ]  # fmt: skip
-    if papers:
-        cmd += ["--rcbench-paper", ",".join(papers)]
-    if claims:
-        cmd += ["--rcbench-claim", ",".join(claims)]
-    return cmd + list(pytest_args)
-
-
-def _finished_run(out: Path, options: dict) -> bool:
-    """Whether ``out`` holds a finished run made with ``options`` (so that a rerun of the audit can reuse it)."""
-    stamp = out / "audit_options.json"
-    if not (out / RUN_FILE).is_file() or not stamp.is_file():
-        return False
-    try:
-        return json.loads(stamp.read_text(encoding="utf-8")) == options
-    except ValueError:
-        return False
-
-
-def _run_seed(seed: int, out: Path, options: dict, cmd: list[str], fresh: bool, timeout: float | None,
-              threads: int | None) -> dict:
-    if not fresh and _finished_run(out, options):
-        return {"seed": seed, "reused": True, "returncode": None, "wall_s": 0.0}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).unlink(missing_ok=True)
-    (out / "audit_options.json").unlink(missing_ok=True)
-    start = time.time()
-    with open(out / "pytest.log", "w", encoding="utf-8") as log:
-        try:
-            env = dict(os.environ)
-            if threads is not None:
-                env.update({v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
-            proc = subprocess.run(cmd, cwd=_claims_dir().parent, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=timeout, env=env)  # fmt: skip
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
-    if (out / RUN_FILE).is_file():
-        write_json(out / "audit_options.json", options)
-    return {"seed": seed, "reused": False, "returncode": code, "wall_s": round(time.time() - start, 1)}
-
-
-def _rows_of_run(seed: int, out: Path, info: dict) -> list[dict]:
-    """One row per claim test of one seed's run; a run that left no ``run.json`` gives one ``session-error`` row."""
-    if not (out / RUN_FILE).is_file():
-        reason = f"pytest exit code {info.get('returncode')}; see {out / 'pytest.log'}"
-        return [{"seed": seed, "claim": "(session)", "paper": "", "nodeid": "", "outcome": "session-error",
-                 "failed_checks": "", "reason": reason}]  # fmt: skip
-    run = load_run(out)["run"]
-    rows = []
-    for test in run.get("tests", []):
-        failed = [c["statistic"] for c in test.get("checks", []) if not c.get("passed", True)]
-        rows.append({"seed": seed, "claim": test["claim"], "paper": test.get("paper", ""), "nodeid": test["nodeid"],
-                     "outcome": test["outcome"], "failed_checks": "; ".join(failed),
-                     "reason": (test.get("reason") or "")[:300]})  # fmt: skip
-    return rows
+# the runner's helpers under their former names here (kept for callers of rcbench.audit._rows_of_run & co.)
+_claims_dir, _split, _check_selection, _pytest_command = claims_dir, split, check_selection, pytest_command
+_finished_run, _run_seed, _rows_of_run = finished_run, run_pytest, rows_of_run
 
 
 def summarize_runs(runs: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -212,8 +119,8 @@ def audit(
     multi-threaded kernels are many times slower than single-threaded ones; ``None`` inherits the environment)."""
     if isinstance(reseeds, bool) or not isinstance(reseeds, int) or reseeds < 1:
         raise ValueError(f"reseeds must be a positive integer, got {reseeds!r}")
-    papers, claims = _split(papers), _split(claims)
-    _check_selection(papers, claims, profile=profile, jobs=jobs)
+    papers, claims = split(papers), split(claims)
+    check_selection(papers, claims, profile=profile, jobs=jobs)
     out = Path(results_dir) if results_dir is not None else Path("results") / "audit"
     seeds = list(range(first_seed, first_seed + reseeds))
     options = {"profile": profile, "device": device, "papers": papers, "claims": claims,
@@ -221,17 +128,15 @@ def audit(
 
     def one(seed: int) -> dict:
         d = out / f"seed-{seed}"
-        cmd = _pytest_command(seed, d, profile=profile, device=device, papers=papers, claims=claims,
-                              pytest_args=pytest_args)  # fmt: skip
-        info = _run_seed(seed, d, {**options, "seed": seed}, cmd, fresh, timeout, threads)
+        cmd = pytest_command(seed, d, profile=profile, device=device, papers=papers, claims=claims,
+                             pytest_args=pytest_args)  # fmt: skip
+        info = run_pytest(seed, d, {**options, "seed": seed}, cmd, fresh, timeout, threads)
         if verbose:
-            what = "reused" if info["reused"] else f"pytest exit {info['returncode']}, {info['wall_s']} s"
-            print(f"rcbench audit: seed {seed} ({what})", flush=True)
+            print(f"rcbench audit: seed {seed} ({describe(info)})", flush=True)
         return info
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        infos = list(pool.map(one, seeds))
-    rows = [r for info in infos for r in _rows_of_run(info["seed"], out / f"seed-{info['seed']}", info)]
+    infos = run_all(jobs, seeds, one)
+    rows = [r for info in infos for r in rows_of_run(info["seed"], out / f"seed-{info['seed']}", info)]
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     table = summarize_runs(runs, confidence=confidence)
     constant = constant_checks({info["seed"]: out / f"seed-{info['seed']}" for info in infos})

@@ -36,12 +36,11 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from rcbench import audit as A
+from rcbench import audit_runner as runner
 from rcbench.catalog import CLAIMS
 from rcbench.claim_scan import claim_markers
 from rcbench.mutants import MUTANTS, Mutant
@@ -50,14 +49,15 @@ from rcbench.results import write_frame, write_json
 __all__ = ["declared", "mutation_audit", "mutation_rows", "score", "format_table", "COLUMNS", "cmd_mutants"]
 
 COLUMNS = ["claim", "kind", "mutant", "outcome", "killed", "expected", "status", "tests", "failed_checks", "reason"]
-KILL_OUTCOMES = ("failed", "error", "xpassed")
+KILL_OUTCOMES = runner.FAILURE_OUTCOMES
+_claim_outcome = runner.claim_outcome  # its former name here
 
 
 def declared(claims_dir: str | Path | None = None) -> dict[tuple[str, str], dict[str, str]]:
     """``(claim, kind) -> {mutant name: explanation}`` for every component kind a claim test declares (the
     explanations of all the claim's tests declaring that kind, merged)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
-    for m in claim_markers(claims_dir or A._claims_dir()):
+    for m in claim_markers(claims_dir or runner.claims_dir()):
         for name in m["mutants"]:  # an explanation that names no mutant of a declared kind would be silently unused
             mutant = MUTANTS.get(name)
             if mutant is None or mutant.kind not in m["components"]:
@@ -71,17 +71,8 @@ def declared(claims_dir: str | Path | None = None) -> dict[tuple[str, str], dict
     return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0][0], 1e9), kv[0][1])))
 
 
-def _claim_outcome(outcomes: list[str]) -> str:
-    if not outcomes:
-        return "not run"
-    for o in ("session-error", *KILL_OUTCOMES, "xfailed", "passed"):
-        if o in outcomes:
-            return o
-    return "skipped" if all(o == "skipped" for o in outcomes) else outcomes[0]
-
-
 def mutation_rows(pairs: dict[tuple[str, str], dict[str, str]], mutant: Mutant, runs: pd.DataFrame) -> list[dict]:
-    """The table rows of one mutant from the per-test rows of its run (:func:`rcbench.audit._rows_of_run`)."""
+    """The table rows of one mutant from the per-test rows of its run (:func:`rcbench.audit_runner.rows_of_run`)."""
     rows = []
     session = runs[runs["claim"] == "(session)"]
     for (claim, kind), explained in pairs.items():
@@ -89,7 +80,7 @@ def mutation_rows(pairs: dict[tuple[str, str], dict[str, str]], mutant: Mutant, 
             continue
         mine = runs[runs["claim"] == claim]
         outcomes = list(mine["outcome"]) if not mine.empty else (["session-error"] if not session.empty else [])
-        outcome = _claim_outcome(outcomes)
+        outcome = runner.claim_outcome(outcomes)
         killed = outcome in KILL_OUTCOMES
         why = explained.get(mutant.name)
         if outcome in ("not run", "skipped", "session-error"):
@@ -148,8 +139,9 @@ def mutation_audit(
 ) -> tuple[pd.DataFrame, dict]:
     """Run the mutation audit (module docstring); returns ``(table, summary)`` and writes them to ``results_dir``.
     Bad filters raise ``ValueError`` before any run."""
-    papers, claims, names = A._split(papers), [c.upper() for c in A._split(claims)], A._split(mutants)
-    A._check_selection(papers, claims, profile=profile, jobs=jobs)
+    papers, names = runner.split(papers), runner.split(mutants)
+    claims = [c.upper() for c in runner.split(claims)]
+    runner.check_selection(papers, claims, profile=profile, jobs=jobs)
     bad = [m for m in names if m not in MUTANTS]
     if bad:
         raise ValueError(f"unknown mutant(s) {bad}; one of {', '.join(MUTANTS)}")
@@ -171,24 +163,19 @@ def mutation_audit(
     def one(m: Mutant) -> dict:
         ids = sorted({c for c, k in pairs if k == m.kind}, key=list(CLAIMS).index)
         d = out / m.name
-        if budget is not None and time.time() - start > budget and not A._finished_run(
-                d, {**options, "mutant": m.name, "claims": ids}):  # fmt: skip
-            return {"seed": seed, "reused": False, "returncode": None, "wall_s": 0.0, "skipped": "budget",
-                    "mutant": m.name}  # fmt: skip
-        cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=ids,
-                                pytest_args=[f"--rcbench-{m.kind}", m.spec, *pytest_args])  # fmt: skip
-        info = A._run_seed(seed, d, {**options, "mutant": m.name, "claims": ids}, cmd, fresh, timeout, threads)
-        if verbose:
-            what = "reused" if info["reused"] else f"pytest exit {info['returncode']}, {info['wall_s']} s"
-            print(f"rcbench audit --mutants: {m.name} on {len(ids)} claim(s) ({what})", flush=True)
+        cmd = runner.pytest_command(seed, d, profile=profile, device=device, papers=[], claims=ids,
+                                    pytest_args=[f"--rcbench-{m.kind}", m.spec, *pytest_args])  # fmt: skip
+        info = runner.run_pytest(seed, d, {**options, "mutant": m.name, "claims": ids}, cmd, fresh, timeout, threads,
+                                 budget_left=None if budget is None else budget - (time.time() - start))  # fmt: skip
+        if verbose and not info.get("skipped"):
+            print(f"rcbench audit --mutants: {m.name} on {len(ids)} claim(s) ({runner.describe(info)})", flush=True)
         return {**info, "mutant": m.name}
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        infos = list(pool.map(one, selected))
+    infos = runner.run_all(jobs, selected, one)
     rows = []
     for m, info in zip(selected, infos):
-        runs = pd.DataFrame(A._rows_of_run(seed, out / m.name, info) if not info.get("skipped") else [],
-                            columns=A.RUN_COLUMNS)  # fmt: skip
+        runs = pd.DataFrame(runner.rows_of_run(seed, out / m.name, info) if not info.get("skipped") else [],
+                            columns=runner.RUN_COLUMNS)  # fmt: skip
         rows += mutation_rows(pairs, m, runs)
     table = pd.DataFrame(rows, columns=COLUMNS)
     order = {cid: i for i, cid in enumerate(CLAIMS)}

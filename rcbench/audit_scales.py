@@ -27,12 +27,11 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from rcbench import audit as A
+from rcbench import audit_runner as runner
 from rcbench.catalog import CLAIMS
 from rcbench.claim_scan import scale_grids
 from rcbench.results import write_frame, write_json
@@ -61,9 +60,7 @@ def set_items(claim: str, config: Mapping, entries: Mapping[str, object] | None 
 
 
 def _verdict(outcomes: list[str]) -> tuple[str, str]:
-    from rcbench.audit_mutants import _claim_outcome
-
-    outcome = _claim_outcome(outcomes)
+    outcome = runner.claim_outcome(outcomes)
     if outcome in ("not run", "session-error", "skipped"):
         return outcome, "not run"
     if outcome == "passed":
@@ -97,9 +94,9 @@ def scale_audit(
     validated before any run (``ValueError``)."""
     from rcbench.overrides import entries, resolve
 
-    papers, claims = A._split(papers), [c.upper() for c in A._split(claims)]
-    A._check_selection(papers, claims, profile=profile, jobs=jobs)
-    grids = dict(grids) if grids is not None else scale_grids(claims_dir or A._claims_dir())
+    papers, claims = runner.split(papers), [c.upper() for c in runner.split(claims)]
+    runner.check_selection(papers, claims, profile=profile, jobs=jobs)
+    grids = dict(grids) if grids is not None else scale_grids(claims_dir or runner.claims_dir())
     order = {cid: i for i, cid in enumerate(CLAIMS)}
     unknown = [c for c in grids if c not in CLAIMS]
     if unknown:
@@ -128,28 +125,24 @@ def scale_audit(
     def one(job) -> dict:
         claim, k, cfg, items, _ = job
         d = out / claim / str(k)
-        if budget is not None and time.time() - start > budget and not A._finished_run(
-                d, {**options, "claim": claim, "set": items}):  # fmt: skip
-            return {"seed": seed, "reused": False, "returncode": None, "wall_s": 0.0, "skipped": "budget"}
         extra = [a for item in items for a in ("--rcbench-set", item)]
-        cmd = A._pytest_command(seed, d, profile=profile, device=device, papers=[], claims=[claim],
-                                pytest_args=[*extra, *pytest_args])  # fmt: skip
-        info = A._run_seed(seed, d, {**options, "claim": claim, "set": items}, cmd, fresh, timeout, threads)
-        if verbose:
-            what = "reused" if info["reused"] else f"pytest exit {info['returncode']}, {info['wall_s']} s"
-            print(f"rcbench audit --scales: {claim} {' '.join(items)} ({what})", flush=True)
+        cmd = runner.pytest_command(seed, d, profile=profile, device=device, papers=[], claims=[claim],
+                                    pytest_args=[*extra, *pytest_args])  # fmt: skip
+        info = runner.run_pytest(seed, d, {**options, "claim": claim, "set": items}, cmd, fresh, timeout, threads,
+                                 budget_left=None if budget is None else budget - (time.time() - start))  # fmt: skip
+        if verbose and not info.get("skipped"):
+            print(f"rcbench audit --scales: {claim} {' '.join(items)} ({runner.describe(info)})", flush=True)
         return info
 
     # breadth first: every claim's first configuration, then every second one, ... (under a --budget the table
     # then covers as many claims as possible); the table keeps the claims' order
     order_run = sorted(range(len(jobs_list)), key=lambda i: (jobs_list[i][1], i))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = dict(zip(order_run, pool.map(one, [jobs_list[i] for i in order_run])))
+    done = dict(zip(order_run, runner.run_all(jobs, [jobs_list[i] for i in order_run], one)))
     infos = [done[i] for i in range(len(jobs_list))]
     rows = []
     for (claim, k, cfg, items, touched), info in zip(jobs_list, infos):
         d = out / claim / str(k)
-        runs = pd.DataFrame(A._rows_of_run(seed, d, info), columns=A.RUN_COLUMNS)
+        runs = pd.DataFrame(runner.rows_of_run(seed, d, info), columns=runner.RUN_COLUMNS)
         mine = runs[runs["claim"] == claim]
         outcomes = list(mine["outcome"]) or list(runs.loc[runs["claim"] == "(session)", "outcome"])
         outcome, verdict = _verdict(outcomes)
