@@ -16,7 +16,11 @@ import pytest
 import torch
 from _bench import benchmarking_enabled
 
+from rcbench import fixtures
 from rcbench.device import MEASUREMENT_DTYPE, environment
+
+#: the shared session fixtures (defined once, in rcbench.fixtures; options --device / --seed)
+device, seed = fixtures.device, fixtures.seed
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -26,22 +30,6 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["torch_threads"] = torch.get_num_threads()
     machine_info["float32_matmul_precision"] = torch.get_float32_matmul_precision()
     machine_info["torch_config"] = torch.__config__.parallel_info().splitlines()[:6]
-
-
-@pytest.fixture(scope="session")
-def device(pytestconfig):
-    """The torch device the run was asked to use (``--device``)."""
-    from rcbench.pytest_plugin import fixture_device
-
-    return fixture_device(pytestconfig)
-
-
-@pytest.fixture(scope="session")
-def seed(pytestconfig) -> int:
-    """The master seed (``--seed``)."""
-    from rcbench.pytest_plugin import option
-
-    return option(pytestconfig, "seed")
 
 
 @pytest.fixture(scope="session")
