@@ -2,10 +2,11 @@
 (``frames/<CLAIM>__<name>.csv``), its checks and the run's options, never from a second computation.
 
 The registry and the shared style live in :mod:`rcbench.report.plotting`; the figures of each paper in
-:mod:`rcbench.report.figures_a` ... :mod:`rcbench.report.figures_d` (imported here, so that importing this module
-registers all of them). There is no generic fallback: a claim without a registered figure, or whose figure fails on
-its frames, gets no figure and a note saying why (``tests/test_figures.py`` requires a figure for every catalogued
-claim and checks axis labels and legends).
+:mod:`rcbench.report.figures_a` ... :mod:`rcbench.report.figures_d` (paper B's split in ``figures_b_lemmas``,
+``figures_b_chains`` and ``figures_b_nets``; imported here, so that importing this module registers all of them).
+There is no generic fallback: a claim without a registered figure, or whose figure fails on its frames, gets no
+figure and a note saying why (``tests/test_figures.py`` requires a figure for every catalogued claim and checks axis
+labels and legends).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import io
 import matplotlib
 import pandas as pd
 
-from rcbench.report import figures_a, figures_b, figures_c, figures_d  # noqa: F401  (register the figures)
+from rcbench.report import (  # noqa: F401  (register the figures)
+    figures_a,
+    figures_b_chains,
+    figures_b_lemmas,
+    figures_b_nets,
+    figures_c,
+    figures_d,
+)
 from rcbench.report.plotting import FIGURES, STYLE, ClaimData, Figures, figure
 
 __all__ = ["FIGURES", "figure", "figures_for", "frames_by_claim", "to_png", "ClaimData", "DPI"]
