@@ -48,6 +48,11 @@ __all__ = [
     "linear_chain_arms",
     "log_singular_ratio",
     "lyapunov_rates",
+    "COLLAPSED_R",
+    "LOG_COLLAPSED",
+    "collapse_false_failure",
+    "product_rank_bound",
+    "slope_ratio_sd",
     "nearly_rank_one_input",
     "rank_recovery",
     "INPUT_LAWS",
@@ -430,6 +435,63 @@ def lyapunov_rates(df: pd.DataFrame, *, start: Callable[[int], int] | int = 0) -
         fit = stats.slope(g.layer, g.log_sv_ratio)
         rows.append({"width": d, "seed": s, "rate": fit.slope, "r2": fit.r2, "points": fit.n})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# collapse thresholds of the vanilla chain as functions of (d, L, seeds) (A2, A3, A5; rcbench.theory.products)
+# ---------------------------------------------------------------------------------------------------------------
+#: "collapsed" = r < 1.10: with x = (s2/s1)^2 small, r = (1 + x)^2 / (1 + x^2) ~ 1 + 2x, so r - 1 < 0.1 means 5% of
+#: the energy off the top direction, i.e. log(s2/s1) < log(0.05)/2 = -1.50 (a definition, free of the sizes)
+COLLAPSED_R = 1.10
+LOG_COLLAPSED = 0.5 * math.log((COLLAPSED_R - 1) / 2)
+#: largest predicted false-failure rate per run of a collapse check (regime of A2)
+COLLAPSE_FALSE_FAILURE = 0.005
+
+
+def collapse_false_failure(widths, depth: int, seeds: int, log_threshold: float = LOG_COLLAPSED):
+    """Per width the z-margin of ``log(s2/s1) < log_threshold`` at layer ``depth`` of the vanilla Gaussian chain
+    (:func:`rcbench.theory.products.collapse_margin`), and the predicted probability that a run of ``seeds`` chains
+    per width has at least one chain not yet collapsed: ``1 - prod_d Phi(z_d)^seeds``."""
+    from scipy.stats import norm as _normal
+
+    from rcbench.theory import products
+
+    z = {int(d): products.collapse_margin(int(d), int(depth), log_threshold) for d in _widths(widths)}
+    p = 1.0 - math.prod(float(_normal.cdf(v)) ** int(seeds) for v in z.values())
+    return z, p
+
+
+def product_rank_bound(d: int, depth: int, chains: int, *, n: int | None = None, alpha: float = 1e-3) -> int:
+    """Largest float64 ``matrix_rank`` of the vanilla Gaussian chain ``H_depth`` (n x d) that ``chains`` chains
+    should show, at family false-failure rate ``alpha``: 1 (the top direction) + the number of k >= 2 whose
+    ``log(s_k/s_1)`` upper quantile (``z = Phi^-1(1 - alpha/chains)``, moments of
+    :func:`rcbench.theory.products.log_singular_ratio_moments`) still exceeds matrix_rank's threshold
+    ``log(max(n, d) eps)`` + 1 round-off direction: the chain's per-layer round-off (~eps s1) decays at the gap
+    ~1/(2d) per layer, so its stationary floor ~eps sqrt(d / (2 gap)) ~ d eps sits at that threshold for every d
+    (A4 measured rank 3 in 1.3% of d = 32 chains at L = 2000, where the true s3/s1 ~ e^-67)."""
+    from scipy.stats import norm as _normal
+
+    from rcbench.theory import products
+
+    d = positive_int(d, "d")
+    z = float(_normal.isf(alpha / positive_int(chains, "chains")))
+    thr = math.log(max(n or d, d) * float(np.finfo(np.float64).eps))
+    above = 0
+    for k in range(2, d + 1):
+        mean, var = products.log_singular_ratio_moments(d, k)
+        if mean * depth + z * math.sqrt(var * depth) <= thr:
+            break  # the means decrease in k and the variances are comparable: no later k is above
+        above += 1
+    return min(d, 2 + above)
+
+
+def slope_ratio_sd(d: int, span: float) -> float:
+    """Sd of (least-squares slope of log(s2/s1) over ``span`` layers) / Newman's rate, for one chain: a random walk
+    of per-layer variance v has an OLS slope of variance 6 v / (5 T) over a window of T layers."""
+    from rcbench.theory import products
+
+    mean, var = products.log_singular_ratio_moments(int(d))
+    return math.sqrt(6 * var / (5 * float(span))) / abs(mean)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1110,8 +1172,21 @@ def _regime_a6(cfg: dict, entry: str) -> None:
             raise ValueError(f"{entry}: relative noise noise/c must lie in [1e-8, 1e-4], got {rel} for c={c!r}")
 
 
+def _regime_a2(cfg: dict, entry: str) -> None:
+    """A2's regime: the chain is deep enough that "r(H_L) < 1.10 in every seed" is predicted at a false-failure rate
+    <= COLLAPSE_FALSE_FAILURE per run (:func:`collapse_false_failure`; e.g. d = 64 needs L >= 3700 at 10 seeds)."""
+    col = cfg["collapse"]
+    if cfg["r_layer"] > col["depth"] or cfg["rank_layer"] > col["depth"]:
+        raise ValueError(f"{entry}: r_layer and rank_layer must be <= collapse.depth={col['depth']}")
+    z, p = collapse_false_failure(col["widths"], cfg["r_layer"], col["seeds"])
+    if p > COLLAPSE_FALSE_FAILURE:
+        raise ValueError(f"{entry}: r_layer={cfg['r_layer']} is too shallow for the collapse check at widths "
+                         f"{tuple(z)} and {col['seeds']} seeds: predicted false failure {p:.2g} > "
+                         f"{COLLAPSE_FALSE_FAILURE:g} (z-margins {', '.join(f'{v:.2f}' for v in z.values())})")
+
+
 #: regime validators of the configurations (see rcbench.overrides): refused before any work when overridden
-REGIMES = {"A6": _regime_a6}
+REGIMES = {"A2": _regime_a2, "A6": _regime_a6}
 
 
 def config(claim: str, profile: str = "quick") -> dict:
