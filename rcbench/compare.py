@@ -1,7 +1,11 @@
 """``rcbench compare A B``: what changed between two stored runs, and the regression gate for CI.
 
-Both runs are read from their JSON/CSV files (``run.json``, ``checks.csv``; never pickle). Checks are matched by
-``(nodeid, statistic)`` (the k-th occurrence with the k-th when a test records a statistic twice).
+Both runs are read from their JSON/CSV files (``run.json``, ``checks.csv``; never pickle). Tests are matched by
+node id; checks by ``(nodeid, statistic)`` (the k-th occurrence with the k-th when a test records a statistic
+twice). A node id's path prefix depends on how the run was made (``claims/test_c_gradients.py::test_c7`` from
+``rcbench run`` or the checkout, ``test_c_gradients.py::test_c7`` from ``pytest --pyargs rcbench.claims`` in another
+project): a test of B whose node id is not in A is matched by its claim id and its file name + test name + params
+(the node id without the directories, :func:`node_key`) when exactly one unmatched test of A has that key.
 
 **Regressed** (exit status 1), any of:
 
@@ -37,7 +41,8 @@ import pandas as pd
 from rcbench.report.verdicts import MARKS, aggregate
 from rcbench.results import RunFileError, load_run
 
-__all__ = ["compare_runs", "Comparison", "parse_band", "VERDICT_RANK", "add_arguments", "main"]
+__all__ = ["compare_runs", "Comparison", "parse_band", "node_key", "match_tests", "VERDICT_RANK", "add_arguments",
+           "main"]  # fmt: skip
 
 VERDICT_RANK = {
     "reproduced": 4,
@@ -171,6 +176,32 @@ def _env_changes(ra: dict, rb: dict) -> list[tuple[str, object, object]]:
     return out
 
 
+def node_key(nodeid: str) -> str:
+    """A node id without its directories: ``claims/test_c_gradients.py::test_c7[64]`` ->
+    ``test_c_gradients.py::test_c7[64]`` (the same claim test however pytest was pointed at the claims)."""
+    path, sep, rest = str(nodeid).partition("::")
+    return re.split(r"[\\/]", path)[-1] + sep + rest
+
+
+def match_tests(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> dict[str, str]:
+    """``B node id -> A node id`` for ``(claim, nodeid)`` pairs of two runs: the same node id where A has it, else
+    the one unmatched test of A with the same claim and :func:`node_key` (none where that is ambiguous)."""
+    a_ids = {n for _, n in a}
+    out = {n: n for _, n in b if n in a_ids}
+    left_a: dict[tuple[str, str], list[str]] = {}
+    for claim, n in a:
+        if n not in out:  # matched ids are the same on both sides
+            left_a.setdefault((claim, node_key(n)), []).append(n)
+    left_b: dict[tuple[str, str], list[str]] = {}
+    for claim, n in b:
+        if n not in out:
+            left_b.setdefault((claim, node_key(n)), []).append(n)
+    for key, ns in left_b.items():
+        if len(ns) == 1 and len(left_a.get(key, [])) == 1:
+            out[ns[0]] = left_a[key][0]
+    return out
+
+
 def compare_runs(a_dir, b_dir, *, rtol: float = 0.5, fail_on_missing: bool = False) -> Comparison:
     """Compare run ``b_dir`` against the reference run ``a_dir`` (module docstring for the rules)."""
     ra, ca = _read(Path(a_dir))
@@ -193,22 +224,26 @@ def compare_runs(a_dir, b_dir, *, rtol: float = 0.5, fail_on_missing: bool = Fal
         cmp.claims.append({"id": cid, "verdict_a": a, "verdict_b": b, "change": change})
 
     ta = {t["nodeid"]: t for t in ra.get("tests", [])}
+    same = match_tests([(t["claim"], t["nodeid"]) for t in ra.get("tests", [])],
+                       [(t["claim"], t["nodeid"]) for t in rb.get("tests", [])])  # fmt: skip
     for t in rb.get("tests", []):
-        old = ta.get(t["nodeid"])
+        old = ta.get(same.get(t["nodeid"], ""))
         if old and old["outcome"] in _OK_TEST and t["outcome"] in _BAD_TEST:
             cmp.tests_regressed.append({"claim": t["claim"], "nodeid": t["nodeid"], "outcome_a": old["outcome"],
                                         "outcome_b": t["outcome"], "reason": t.get("reason", "")})  # fmt: skip
 
     if not ca.empty and not cb.empty:
-        key = ["nodeid", "statistic", "k"]
+        key = ["_test", "statistic", "k"]
         ca, cb = ca.copy(), cb.copy()
+        ca["_test"] = ca["nodeid"]
+        cb["_test"] = cb["nodeid"].map(lambda n: same.get(n, n))  # B's tests under A's node ids
         for c in (ca, cb):
-            c["k"] = c.groupby(["nodeid", "statistic"]).cumcount()
+            c["k"] = c.groupby(["_test", "statistic"]).cumcount()
         merged = ca.merge(cb, on=key, suffixes=("_a", "_b"))
         for _, r in merged.iterrows():
             pa, pb = _passed(r["passed_a"]), _passed(r["passed_b"])
             xa, xb = _value(r["measured_a"]), _value(r["measured_b"])
-            item = {"claim": r["claim_b"], "nodeid": r["nodeid"], "statistic": r["statistic"],
+            item = {"claim": r["claim_b"], "nodeid": r["nodeid_b"], "statistic": r["statistic"],
                     "control": _passed(r.get("control_b", "False")), "measured_a": r["measured_a"],
                     "measured_b": r["measured_b"], "expected": r["expected_b"], "tolerance": r["tolerance_b"]}  # fmt: skip
             if pa and not pb:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rcbench.compare import compare_runs, format_comparison, main, parse_band
+from rcbench.compare import compare_runs, format_comparison, main, match_tests, node_key, parse_band
 from rcbench.report.testing import check, write_run
 from rcbench.report.testing import claim_test as make_test
 
@@ -71,6 +71,56 @@ def test_a_statistic_leaving_its_band_regresses_even_if_the_verdict_does_not(tmp
     cmp = compare_runs(a, b)
     assert [c["change"] for c in cmp.claims if c["id"] == "A5"] == ["unchanged"]
     assert cmp.regressed_claims == ["A5"]
+
+
+def _relocated(prefix):
+    """Node ids as another way of running the claims writes them: ``claims/test_x.py::t`` -> ``<prefix>test_x.py::t``
+    (``pytest --pyargs rcbench.claims`` from another project writes ``test_x.py::t``, or a site-packages path)."""
+
+    def move(t):
+        t["nodeid"] = prefix + node_key(t["nodeid"])
+        for c in t["checks"]:
+            c["nodeid"] = t["nodeid"]
+
+    return move
+
+
+@pytest.mark.parametrize("prefix", ["", "venv/lib/python3.11/site-packages/rcbench/claims/"])
+def test_tests_match_across_node_id_prefixes(tmp_path, prefix):
+    """A baseline of `rcbench run` (claims/...) against a plugin run from another project: checks still match, so a
+    statistic leaving its band, a broken test and a moved statistic are all seen."""
+
+    def break_a3(t):
+        _relocated(prefix)(t)
+        t["outcome"], t["reason"] = "failed", "claim A3: 1 check(s) failed"
+        t["checks"][0].update(measured=0.31, passed=False)
+
+    def move_b13(t):
+        _relocated(prefix)(t)
+        t["checks"][0].update(measured=-0.30)
+
+    a = baseline(tmp_path / "a")
+    same = baseline(tmp_path / "same", **{c: _relocated(prefix) for c in ("A3", "B13", "C7", "A5")})
+    cmp = compare_runs(a, same)
+    assert not cmp.regressed and not cmp.left_band and not cmp.moved and not cmp.tests_regressed
+    b = baseline(tmp_path / "b", A3=break_a3, B13=move_b13, C7=_relocated(prefix), A5=_relocated(prefix))
+    cmp = compare_runs(a, b)
+    assert cmp.regressed_claims == ["A3"]
+    assert [(d["claim"], d["statistic"], d["nodeid"]) for d in cmp.left_band] == [
+        ("A3", "log-log slope", prefix + "test_synthetic.py::test_a3")]  # B's own node id is shown
+    assert [t["nodeid"] for t in cmp.tests_regressed] == [prefix + "test_synthetic.py::test_a3"]
+    assert [(d["claim"], d["statistic"]) for d in cmp.moved] == [("B13", "floor slope")]
+
+
+def test_node_ids_match_exactly_first_and_by_key_only_when_unambiguous():
+    assert node_key("claims/test_c.py::test_c7[64-x/y]") == "test_c.py::test_c7[64-x/y]"
+    assert node_key("C:\\proj\\claims\\test_c.py::test_c7") == "test_c.py::test_c7"
+    a = [("C7", "claims/test_c.py::test_c7[64]"), ("C7", "claims/test_c.py::test_c7[128]"),
+         ("A1", "claims/test_a.py::test_a1"), ("A1", "other/test_a.py::test_a1")]
+    b = [("C7", "test_c.py::test_c7[64]"), ("C7", "claims/test_c.py::test_c7[128]"), ("A1", "x/test_a.py::test_a1"),
+         ("D1", "test_c.py::test_c7[64]")]  # fmt: skip
+    assert match_tests(a, b) == {"test_c.py::test_c7[64]": "claims/test_c.py::test_c7[64]",
+                                 "claims/test_c.py::test_c7[128]": "claims/test_c.py::test_c7[128]"}  # fmt: skip
 
 
 def test_improvements_and_new_claims_do_not_fail(tmp_path):
