@@ -233,8 +233,8 @@ def test_c4_weingarten_gain(record, profile, device, seed):
 #: 100; Theorem 1 guarantees only ~1/(d(d+2)), Corollary 4): ``phi_L/phi_0 < exp(-_C5_RD_MIN L/d)`` asserts at least
 #: 75 % of that rate (r d >= 1.5; the old per-width constants 1e-4 at d = 16 and 1e-2 at d = 32, L = 100, were this
 #: bound at r d = 1.47 and 1.47, but defined only at those two widths), and the paper-scale target is
-#: ``phi_0 exp(-2 L/d)`` within x3 (it reproduces the note's 3.7e-6 at d = 50 and 5.1e-5 at d = 100 from
-#: phi_0 = 1.886e-4, 4.022e-4, which were given at those widths only).
+#: ``phi_0 exp(-2 L/d)`` within x3 (it reproduces the [C] calibration's 3.7e-6 at d = 50 and 5.1e-5 at d = 100,
+#: Fig. 1's widths, from phi_0 = 1.886e-4, 4.022e-4, which were given at those widths only).
 _C5_RD_MIN, _C5_RD = 1.5, 2.0
 
 
@@ -364,10 +364,11 @@ def test_c6_generic_inputs(record, profile, device, seed, components):
         record.check(f"d={d}: seeds with rho < 0.25", f"{slow} of {len(rho)}", expected="<= 1",
                      tolerance="all but at most one seed contract at >= half the far rate (per-seed tail ~1/400)",
                      passed=slow <= 1, note="rho per seed " + ", ".join(f"{r:.2f}" for r in rho))
-    ctl = exp.forward_isometry(input="gaussian", init="gaussian", seed=seed, device=device, **{**cfg, "depth": 50})
+    l_ctl = min(50, L)  # Gaussian weights lose isometry within ~10 layers ([C] phi = 10 by l = 10)
+    ctl = exp.forward_isometry(input="gaussian", init="gaussian", seed=seed, device=device, **{**cfg, "depth": l_ctl})
     record.frame("gaussian_weights", ctl)
-    at50 = ctl[ctl.layer == 50].groupby("width").isometry_gap.mean()
-    record.check("Gaussian weights: mean phi_50 per width", at50.tolist(), expected="> 5",
+    at50 = ctl[ctl.layer == l_ctl].groupby("width").isometry_gap.mean()
+    record.check(f"Gaussian weights: mean phi_{l_ctl} per width", at50.tolist(), expected="> 5",
                  tolerance="[C] 30-35 (>= 6x)", passed=bool((at50 > 5).all()), control=True)
     record.verify()
 
@@ -377,7 +378,7 @@ def test_c6_generic_inputs(record, profile, device, seed, components):
 # ----------------------------------------------------------------------------------------------------------------
 def _paper_inputs(cfg, data_root, seed):
     """A real CIFAR-10 batch per seed when ``--data-root`` holds CIFAR-10 and the sizes match, else ``None``
-    (i.i.d. Gaussian batches, the note's CPU substitute)."""
+    (i.i.d. Gaussian batches: the CPU substitute for Fig. 3's CIFAR-10 batch)."""
     if data_root is None or cfg["in_features"] != 3072:
         return None
     import torch
@@ -609,18 +610,36 @@ def test_c9_mean_reduction(record, profile, device, seed):
                    "sense of Remark 1 / C8, where Theorem 5 is vacuous")
 def test_c9_mean_reduction_at_depth(record, profile, device, seed):
     """Stress test of C9 beyond Fig. G6 (d = 100, L <= 1000): at d = n = 32, does mean reduction still not matter at
-    L = 1600? Claim check: orthogonal W_1 with torch BN, mean(1600) - mean(400) < 0.5 (the C8 plateau tolerance).
-    Control (passes): the paper's BN without mean reduction stays within 0.5. Expected to fail (strict xfail)."""
+    L = 1600? Claim check, read literally ("standard BN gives the same gradients"): the rise of orthogonal W_1's
+    mean log gradient from the shallowest to the deepest net is no larger with torch BN than with the paper's BN
+    without mean reduction, ``rise_c - rise_rms < t SE`` (seed noise of the four depth means, one-sided Student t
+    at false-failure 1e-3, Bonferroni over the two checks: t ~ 3.4 at 12 seeds). Control (passes): the paper's BN
+    stays flat, ``|rise_rms| < t' SE`` (two-sided t'). Replaces the constant 0.5 (C8's plateau drift at d = 32 over
+    L 400 -> 800) for both, which did not follow the number of seeds or the depths. 12 seeds (was 6): at 6 seeds
+    master seed 2 measured torch BN 0.86 +- 0.25 vs 0.00 +- 0.03, z = 3.5, too little power for a strict xfail;
+    at 6 seeds, master seeds 0, 1: 1.36 +- 0.18 and 1.32 +- 0.10 vs -0.08 +- 0.02 and 0.02 +- 0.06. Note the
+    torch-BN growth, ~1e-3 per layer, is ~8x below C7's explosion separation slope s* at B = 32: a slow growth,
+    not an explosion at the Gaussian-weight rate. Expected to fail (strict xfail)."""
     cfg = _cfg("C9_deep", profile)
     rows = {}
+    dof = 0
     for norm in ("batchnorm1d", "bn_rms"):
         df = record.frame(norm, exp.gradient_sweep(init="orthogonal", norm=norm, seed=seed, device=device, **cfg))
-        m = _depth_means(df)
-        rows[norm] = float(m.iloc[-1] - m.iloc[0])
-    record.check("bn_rms (no mean) W_1: mean(1600) - mean(400)", rows["bn_rms"], expected="|.| < 0.5",
-                 tolerance="C8 plateau tolerance", passed=abs(rows["bn_rms"]) < 0.5, control=True)
-    record.check("torch BN W_1: mean(1600) - mean(400)", rows["batchnorm1d"], expected="< 0.5",
-                 tolerance="C8 plateau tolerance; calibration 1.36", passed=rows["batchnorm1d"] < 0.5)
+        g = df.groupby("depth").log_grad
+        m, v = g.mean(), g.var(ddof=1) / g.count()
+        rows[norm] = (float(m.iloc[-1] - m.iloc[0]), float(v.iloc[-1] + v.iloc[0]))
+        dof += int((g.count() - 1).sum())
+    t1 = float(scipy_stats.t.ppf(1 - 1e-3 / 2, dof))  # one-sided, Bonferroni over the two checks
+    t2 = _t_quantile(2, dof // 2)
+    (rc, vc), (rr, vr) = rows["batchnorm1d"], rows["bn_rms"]
+    L0, L1 = min(cfg["depths"]), max(cfg["depths"])
+    record.check(f"bn_rms (no mean) W_1: |mean({L1}) - mean({L0})| / SE", abs(rr) / math.sqrt(vr),
+                 expected=f"< t = {t2:.2f}", tolerance="seed noise, two-sided t at 1e-3 (Bonferroni 2)",
+                 passed=abs(rr) < t2 * math.sqrt(vr), control=True, note=f"rise {rr:.3f} +- {math.sqrt(vr):.3f}")
+    z = (rc - rr) / math.sqrt(vc + vr)
+    record.check("W_1 (rise torch BN - rise bn_rms) / SE", z, expected=f"< t = {t1:.2f} (mean reduction does not "
+                 "matter)", tolerance="seed noise, one-sided t at 1e-3 (Bonferroni 2); calibration rise 1.36 vs -0.07",
+                 passed=z < t1, note=f"torch BN rise {rc:.3f} +- {math.sqrt(vc):.3f}, bn_rms {rr:.3f}")
     record.verify()
 
 
@@ -696,17 +715,29 @@ def test_c10_activation_shaping(record, profile, device, seed, components):
 # C11: training (Figs. 4 and 6, scaled down)
 # ----------------------------------------------------------------------------------------------------------------
 @pytest.mark.claim("C11", components=("activation",), mutants={
-    "tanh_activation": "sound: the claim's own shaped tanh (audit, master seed 0: acc 0.85 / 0.79 at L 10 / 50)"})
+    "tanh_activation": "sound: the claim's own shaped tanh (audit, master seed 0: acc 0.85 / 0.79 at L 10 / 50)",
+    "linear_activation": "not a removal of the claim's mechanism but its limit: shaping works by making "
+    "sigma(alpha_l h) near-linear as alpha_l -> 0, and the identity is that limit, so bounded gradients, "
+    "depth-independent training and near-orthogonal middle layers hold for it too (Fig. 4's identity curves are "
+    "depth-independent as well; their plateau <~ 0.45 on CIFAR-10 is a linear classifier's ceiling there, a "
+    "property of the task, not of depth; on digits a linear model fits the training set, so no plateau shows: "
+    "acc 0.85 vs tanh 0.85 at L = 10, master seed 0). The component is killed by relu_activation, which the "
+    "gain cannot linearise"})
 def test_c11_depth_independent_training(record, profile, device, seed, data_root, components):
     """Figs. 4 and 6, scaled down: shaped BN MLPs (tanh(alpha_l BN(W x)), alpha_l = (l+1)^{-0.4}, torch BN with
     bias, orthogonal init, plain SGD) train at depth with nearly depth-independent accuracy; SGD keeps the middle
     layers near-orthogonal and their gradients are not negligible.
 
     Directional. Quick: scikit-learn digits (CIFAR-10 with ``--data-root``), width = batch = 32, depths 10 and 50,
-    6 epochs, lr 0.01. Checks: loss (seed mean) falls every epoch; accuracy > 0.2 (chance 0.1) at every depth;
-    acc(deepest) >= acc(shallowest) - 0.1; in the deepest net phi(W_mid) < 1e-2 ([C] 1.7e-4) and
-    ||grad W_mid|| >= 0.2 ||grad W_first|| ([C] 0.31 vs 0.52). Control (note): phi(W_mid) below phi of the first
-    and last hidden layers, which shows the weights moved (at orthogonal init phi(W) = 0 everywhere).
+    6 epochs, lr 0.01. Checks: loss (seed mean) falls every epoch; accuracy > 2 / classes (twice chance; was the
+    constant 0.2, i.e. 10 classes only) at every depth; acc(deepest) >= acc(shallowest) - 0.1 (Fig. 4's depth
+    curves within ~0.1 of each other: the paper's read-off, not a size); in the deepest net phi(W_mid) < 1e-2
+    (Fig. 6's middle-layer level; [C] 1.7e-4) and ||grad W_mid|| >= 0.2 ||grad W_first|| ("not negligible",
+    directional; [C] 0.31 vs 0.52). Control (note): phi(W_mid) below phi of the first and last hidden layers,
+    which shows the weights moved (at orthogonal init phi(W) = 0 everywhere).
+    Declared activation: what shaping needs is an activation that the small gain alpha_l makes near-linear
+    (tanh, sin); ``relu_activation`` (positively homogeneous, the gain is undone by the next BN) removes it and
+    fails the claim (see the marker for the linear activation, which is the mechanism's limit).
     """
     from rcbench.data import load
 
@@ -725,12 +756,15 @@ def test_c11_depth_independent_training(record, profile, device, seed, data_root
                      expected="strictly decreasing", tolerance="directional",
                      passed=bool(np.all(np.diff(loss.to_numpy()) < 0)))
     acc_final = {L: df[(df.depth == L) & (df.stat == "accuracy") & (df.epoch == cfg["epochs"])].value for L in depths}
+    chance = 1.0 / int(df["classes"].iloc[0])
     record.check("final training accuracy (min over seeds) per depth", [float(acc_final[L].min()) for L in depths],
-                 expected="> 0.2 (chance 0.1)", tolerance="directional; [C] 0.36-0.41 on the synthetic task",
-                 passed=all(acc_final[L].min() > 0.2 for L in depths))
+                 expected=f"> 2 / classes = {2 * chance:.3g} (twice chance)",
+                 tolerance="directional; [C] 0.36-0.41 on the synthetic task",
+                 passed=all(acc_final[L].min() > 2 * chance for L in depths))
     a_deep, a_shallow = float(acc_final[depths[-1]].mean()), float(acc_final[depths[0]].mean())
     record.check(f"acc(L={depths[-1]}) - acc(L={depths[0]})", a_deep - a_shallow, expected=">= -0.1",
-                 tolerance="depth-independent within 0.1 (Fig. 4); ours on digits -0.05 ... -0.07 (master seeds 0-2)", passed=a_deep >= a_shallow - 0.1)
+                 tolerance="depth-independent within 0.1 (Fig. 4); ours on digits -0.05 ... -0.07 (master seeds 0-2)",
+                 passed=a_deep >= a_shallow - 0.1)
     L = depths[-1]
     fin = df[(df.depth == L) & (df.layer > 0) & (df.epoch == cfg["epochs"])].groupby(["stat", "layer"]).value.mean()
     phi, grad = fin["phi_W"], fin["grad_norm"]
@@ -741,7 +775,8 @@ def test_c11_depth_independent_training(record, profile, device, seed, data_root
     record.check(f"L={L}: ||grad W_mid|| / ||grad W_first||", ratio, expected=">= 0.2", tolerance="[C] 0.31/0.52",
                  passed=ratio >= 0.2, note=f"||grad W_mid|| = {grad[mid]:.3f}")
     init_phi = df[(df.depth == L) & (df.stat == "phi_W") & (df.epoch == 0)].value.max()
-    record.check(f"L={L}: phi(W) first / mid / last (init max {init_phi:.1e})", [float(phi[first]), float(phi[mid]), float(phi[last])],
+    record.check(f"L={L}: phi(W) first / mid / last (init max {init_phi:.1e})",
+                 [float(phi[first]), float(phi[mid]), float(phi[last])],
                  expected="mid < first and mid < last", tolerance="[C] 4.6e-4 / 1.7e-4 / 8.9e-4",
                  passed=phi[mid] < phi[first] and phi[mid] < phi[last], control=True)
     record.verify()
