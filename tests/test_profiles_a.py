@@ -85,3 +85,28 @@ def test_user_norm_factory_runs_in_chain_and_convnet():
     assert len(df) == 5 * 2
     conv = exp.conv_variants_rank(variants=(torch.nn.BatchNorm1d, "none"), batch=4, seeds=2)
     assert len(conv) == 4
+
+
+def test_regimes_refuse_configurations_outside_the_derivations():
+    """A2 refuses a chain too shallow for its collapse check (d = 64 at L = 2000: predicted 5% false failure per
+    run), A4 any width but Fig. 2's 32, A5 widths outside Fig. 3a's; the profiles themselves are inside."""
+    for claim in ("A2", "A4", "A5"):
+        for profile in ("quick", "paper"):
+            exp.REGIMES[claim](exp.config(claim, profile), claim)
+    cfg = exp.config("A2")
+    cfg["collapse"]["widths"] = (64,)
+    with pytest.raises(ValueError, match="too shallow"):
+        exp.REGIMES["A2"](cfg, "A2")
+    cfg["collapse"]["depth"] = cfg["r_layer"] = cfg["rank_layer"] = 4000
+    exp.REGIMES["A2"](cfg, "A2")
+    cfg = exp.config("A4")
+    cfg["chain"]["widths"] = 64
+    with pytest.raises(ValueError, match="must be 32"):
+        exp.REGIMES["A4"](cfg, "A4")
+    cfg = exp.config("A5")
+    cfg["chain"]["widths"] = (8, 24)
+    with pytest.raises(ValueError, match="Fig. 3a"):
+        exp.REGIMES["A5"](cfg, "A5")
+    z, p = exp.collapse_false_failure((16, 32), 2000, 10)
+    assert round(z[32], 2) == 3.86 and 4e-4 < p < 7e-4
+    assert [exp.product_rank_bound(d, 2000, 20) for d in (8, 16, 32, 64)] == [2, 3, 3, 5]

@@ -1074,8 +1074,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "A2": dict(collapse=dict(widths=(16, 32), depth=2000, seeds=10, sample_every=10,
                                  stats=("soft_rank", "numerical_rank", "sv_ratio")),
                    # r_layer = 2000 (not 500): at d = 32 log(s2/s1) drifts at -0.0164/layer with a per-seed sd of
-                   # ~0.155 sqrt(L) (200 pilot seeds); r < 1.1 needs log(s2/s1) < -1.5, i.e. a z-margin of
-                   # (0.0164 L - 1.5) / (0.155 sqrt L) = 1.9 at L = 500 (fails ~1 run in 10) but 4.5 at L = 2000
+                   # 0.181 sqrt(L) (rcbench.theory.products); r < 1.1 needs log(s2/s1) < -1.5, i.e. a z-margin of
+                   # (0.0164 L - 1.5) / (0.181 sqrt L) = 1.65 at L = 500 but 3.86 at L = 2000 (_regime_a2)
                    r_layer=2000, rank_layer=2000, confidence=0.999,
                    lyapunov=dict(widths=(16, 32), depth_factor=30, seeds=10, sample_fraction=0.25,
                                  reuse_collapse=True)),
@@ -1095,8 +1095,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                    gram=dict(widths=_A_WIDTHS, depth=600, burn_in=100, sample_every=4, seeds=3, init="gaussian_unit",
                              input="identity"),
                    # vanilla control at L = 2000 and d <= 32 (the checked widths): rank_0.5 = 1 needs
-                   # log(s2/s1) < -log(2 sqrt(d)/...) ~ -2.1 at d = 32; z-margin (0.0164 L - 2.1)/(0.155 sqrt L) is 2.0
-                   # at L = 600 (1/200 pilot seeds fail) and 4.4 at L = 2000 (0/200 pilot seeds fail from L = 1000)
+                   # log(s2/s1) < -log(2d - 1)/2 = -2.07 at d = 32; z-margin (0.0164 L - 2.07)/(0.181 sqrt L) is 1.75
+                   # at L = 600 (1/200 pilot seeds fail) and 3.79 at L = 2000 (0/200 pilot seeds fail from L = 1000)
                    control=dict(widths=(8, 16, 32), depth=2000, burn_in=2000, seeds=5, init="gaussian",
                                 input="identity", stats=("rank_tau05",))),
         # A6: 10 seeds (was 5): the geometric-mean check at the note's 5e-5 failed 0.9% of 5-seed runs (see test)
@@ -1185,8 +1185,27 @@ def _regime_a2(cfg: dict, entry: str) -> None:
                          f"{COLLAPSE_FALSE_FAILURE:g} (z-margins {', '.join(f'{v:.2f}' for v in z.values())})")
 
 
+def _regime_a4(cfg: dict, entry: str) -> None:
+    """A4's regime: d = N = 32, the size of Fig. 2, at which its numbers (BN rank 9-10, vanilla 1-2) are read off."""
+    widths = _as_tuple(cfg["chain"]["widths"])
+    if widths != (32,):
+        raise ValueError(f"{entry}: chain.widths must be 32 (Fig. 2's d = N = 32, where its ranks are read off), "
+                         f"got {widths}")
+
+
+#: Fig. 3a's widths, at which its plotted ranks are read off (A5)
+FIG3A_WIDTHS = (8, 16, 32, 64, 128, 256)
+
+
+def _regime_a5(cfg: dict, entry: str) -> None:
+    """A5's regime: widths among Fig. 3a's (its values are read off at d = 8 ... 256)."""
+    widths = _as_tuple(cfg["chain"]["widths"])
+    if any(w not in FIG3A_WIDTHS for w in widths) or len(widths) < 2:
+        raise ValueError(f"{entry}: chain.widths must be at least two of Fig. 3a's widths {FIG3A_WIDTHS}, got {widths}")
+
+
 #: regime validators of the configurations (see rcbench.overrides): refused before any work when overridden
-REGIMES = {"A2": _regime_a2, "A6": _regime_a6}
+REGIMES = {"A2": _regime_a2, "A4": _regime_a4, "A5": _regime_a5, "A6": _regime_a6}
 
 
 def config(claim: str, profile: str = "quick") -> dict:
