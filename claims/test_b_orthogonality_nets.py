@@ -2,8 +2,8 @@
 representations in deep random networks* (NeurIPS 2021, arXiv 2106.03970) — B6 and B21-B32.
 
 Layout: rcbench representations are ``(n, d)`` (rows = samples); the paper's ``H^T H`` (sample Gram) is ``H H^T``.
-Numbers quoted as [C] are the note's own CPU calibration (summarised per claim in ``rcbench/docs/claims/B.md``), [T] the
-third-party reproduction. The experiments live in :mod:`rcbench.experiments.orthogonality_nets`, the iterative
+Numbers quoted as [C] are our own CPU calibration runs (summarised per claim in ``rcbench/docs/claims/B.md``),
+[T] the third-party reproduction (``t0m1ab/CS3A_TDL_project``). The experiments live in :mod:`rcbench.experiments.orthogonality_nets`, the iterative
 initialisation in :mod:`rcbench.networks.iterative_init`.
 """
 
@@ -231,7 +231,8 @@ def _slope_band(df, metric: str, activation: str, spread: float) -> tuple[float,
 @pytest.mark.claim("B23", components=("activation",), mutants={
     "linear_activation": "F = identity is the linear chain, for which F.1 is Theorem 1 itself (L = V, slope -1/2): "
                          "the conjecture covers it, BN (not the activation) is the mechanism",
-    "tanh_activation": "sound: an odd activation of the kind F.1 and Fig. 6 cover (L-slope -0.52)"})
+    "tanh_activation": "sound: an odd activation of the kind F.1 and Fig. 6 cover (L-slope -0.52)",
+    "relu_activation": "sound: ReLU is one of Fig. 6's own activations (L-slope -0.53 in the default run)"})
 def test_b23_conjecture_f1_L_floor(record, profile, device, seed, components):
     """Conjecture F.1 (directional; no slope given): for ``Q <- BN(W F(Q))``, ``E[L(Q)] = O(1/sqrt(d))`` after burn-in.
 
@@ -241,6 +242,15 @@ def test_b23_conjecture_f1_L_floor(record, profile, device, seed, components):
     plots sin under every label (finding B23, ``rcbench/docs/findings.md``), so this is the test the figure does not make. Negative control (B25):
     the same runs measured with V do not decay for the non-odd activations — a slope near 0 lies outside the band.
     ``--activation`` replaces the four activations by the user's.
+
+    The activation component (declared pair B23/activation): F.1 is stated for a general activation, but what it
+    asserts, a d^{-1/2} law for the fluctuation L of the Gram around its stationary mean, needs an activation whose
+    output keeps the samples' differences next to what they share. ``rcbench.mutants:square_activation`` (x^2, even)
+    removes the sign of the pre-activation: each BN'd feature column (unit norm over the batch) squares to a
+    probability vector on the batch, one direction shared by all samples dominates F(Q), and the chain wanders
+    between nearly collapsed states instead of concentrating: mean L 0.55 -> 0.32 over d = 16 .. 256, slope -0.222
+    against -0.5 +- 0.153 (killed at seed 0). (An offset x + 3 does the same: slope +0.34, mean L 0.005 .. 0.03.)
+    The identity, tanh and ReLU keep the law (explained survivors).
     """
     user = components.substituted.get("activation")
     if user:
@@ -382,6 +392,15 @@ def test_b27_initial_gap_rises_with_depth(record, profile, device, seed, data_ro
     errors of the difference (Spearman(depth, mean gap) >= 0.9 when there are more than two depths, the paper
     profile). The authors' logit measure is recorded too (finding B27, ``rcbench/docs/findings.md``). Negative control: the Eq. (6) net at the same
     depths stays low (mean gap < 0.5 at the deepest depth), so depth alone does not force the rise.
+
+    The init component (declared pair B27/init): the rise comes from full-rank random weights whose ReLU correlation
+    map contracts the samples' angles a little at every layer. Any such i.i.d. law keeps it (``gaussian_init``,
+    ``orthogonal_init``: explained survivors). ``rcbench.mutants:low_rank_init`` (rank-one ``a b^T``) removes that
+    property: each layer maps every sample onto one direction, the ReLU splits them into at most two groups, and the
+    groups merge for good within a few layers (with probability 1/2 per layer), so the gap is already at its
+    rank-one value sqrt(1 - 1/n) = 0.984 at the shallowest depth and does not rise: measured gap(40) - gap(10) = 0.0
+    exactly at seed 0 (killed; the Eq. (6) control fails too, 0.78, because the rank-one input layer leaves Eq. (6)
+    nothing to orthogonalise).
     """
     user = components.substituted.get("init")
     if user:

@@ -27,10 +27,12 @@ norm mutants (a factory ``f(num_features) -> nn.Module`` on one seed's batch ``(
 
 init mutants (``init(shape, generator, dtype) -> Tensor`` with ``shape = (seeds, out, in)``):
 ``gaussian_init`` (i.i.d. ``N(0, 1/fan_in)``: removes orthogonality), ``orthogonal_init`` (Haar orthogonal; sound
-control for the orthogonal-weight claims).
+control for the orthogonal-weight claims), ``low_rank_init`` (rank-one ``a b^T / sqrt(fan_in)``: removes the full
+rank of the weights, so the representation collapses at the first layer rather than with depth).
 
 activation mutants (elementwise callables): ``linear_activation`` (the identity: removes the nonlinearity),
-``tanh_activation`` (a sound odd nonlinearity).
+``tanh_activation`` (a sound odd nonlinearity), ``square_activation`` (``x^2``, even: removes the sign of
+the pre-activation).
 """
 
 from __future__ import annotations
@@ -114,6 +116,16 @@ def orthogonal_init(shape, generator, dtype):
     return haar_orthogonal(shape, generator, dtype)
 
 
+def low_rank_init(shape, generator, dtype):
+    """Rank-one Gaussian weights ``a b^T / sqrt(fan_in)`` (entries of variance ``1/fan_in``, as ``gaussian_init``):
+    removes the full rank of i.i.d. weights, so every layer maps all samples onto one direction before the
+    activation (the representation collapses at the first layer instead of through depth)."""
+    *lead, out, fan_in = shape
+    a = torch.randn(*lead, out, 1, generator=generator, dtype=dtype)
+    b = torch.randn(*lead, 1, fan_in, generator=generator, dtype=dtype)
+    return a * b / fan_in**0.5
+
+
 def linear_activation(x: torch.Tensor) -> torch.Tensor:
     """The identity: removes the nonlinearity."""
     return x
@@ -122,6 +134,13 @@ def linear_activation(x: torch.Tensor) -> torch.Tensor:
 def tanh_activation(x: torch.Tensor) -> torch.Tensor:
     """A sound odd nonlinearity."""
     return torch.tanh(x)
+
+
+def square_activation(x: torch.Tensor) -> torch.Tensor:
+    """``x^2``, an even nonlinearity: removes the sign of the pre-activation (``F(q) = F(-q)``). After a batch norm
+    (feature columns of unit norm over the batch) each squared column is a probability vector on the batch, so the
+    activation's output is dominated by one direction shared by all samples."""
+    return x * x
 
 
 @dataclass(frozen=True)
@@ -152,7 +171,10 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("gaussian_init", "init", "orthogonality of the weights"),
         Mutant("orthogonal_init", "init", "nothing for orthogonal-weight claims (sound control)", sound=True),
         Mutant("linear_activation", "activation", "the nonlinearity"),
+        Mutant("low_rank_init", "init", "the full rank of the weights (rank-one a b^T: collapse at the first layer)"),
         Mutant("tanh_activation", "activation", "nothing for odd-activation claims (sound control)", sound=True),
+        Mutant("square_activation", "activation", "the sign of the pre-activation (even F = x^2; after BN a shared "
+               "direction dominates its output)"),
     )
 }
 

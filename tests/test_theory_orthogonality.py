@@ -159,3 +159,18 @@ def test_protocol_width_slope_prediction():
         T.slope_model_error((16,))
     with pytest.raises(ValueError):
         T.layer_mean_gap(authors, 16, 5, 4)
+
+
+def test_theorem1_unorthogonalised_margin_and_equicorrelated_input():
+    # the equicorrelated input has the spectrum the margin assumes: V_0 = c sqrt(1 - 1/n), sigma_min^2 = (1 - c)/n
+    for n, c in ((2, 0.5), (4, 0.3)):
+        s = exp.input_spectrum("equicorrelated", n, 16, eps=c)
+        assert abs(T.gap_from_sigma2(s) - c * T.v_max(n)) < 1e-12 and abs(s.min() - (1 - c) / n) < 1e-12
+    # B15's anisotropic arm: live at d = 2^14, 2^16 (bound 0.272, 0.113 < V_0 = 0.354), not at 2^12
+    live = {d: T.theorem1_unorthogonalised_margin(2, d, 60, 0.5, 20) for d in (2**12, 2**14, 2**16)}
+    assert [p["live"] for p in live.values()] == [0.0, 1.0, 1.0]
+    assert abs(live[2**14]["bound"] - 0.2724) < 1e-3 and abs(live[2**16]["alpha_low"] - 0.208) < 1e-3
+    with pytest.raises(ValueError):
+        T.theorem1_unorthogonalised_margin(2, 2**14, 60, 1.0, 20)
+    with pytest.raises(ValueError):
+        exp.chain_input("equicorrelated", 4, 4, eps=0.5)

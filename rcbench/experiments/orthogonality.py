@@ -10,9 +10,9 @@ Two samplers of the chain, both exact in law
 * ``sampler="literal"``: a real :class:`rcbench.networks.MLP` (``norm="bn"``, ``gain=1/sqrt(d)``,
   ``activation="identity"``, Gaussian ``N(0, 1/d)`` weights materialised as ``d x d`` matrices). Layers (and runs)
   are built in chunks so the weights of only a few layers are alive at once.
-* ``sampler="gram"``: the shared exact law sampler :class:`rcbench.networks.gram_chain.GramChain` (the note's §4,
-  App. C.2): given ``H`` (``n x d``) the columns of ``H W^T`` are i.i.d. ``N(0, H H^T / d)``, so ``H W^T ~ R Z``
-  with ``R R^T = H H^T`` and ``Z ~ N(0, 1/d)^{n x d}``; the norm, gain and activation are the same modules as in
+* ``sampler="gram"``: the shared exact law sampler :class:`rcbench.networks.gram_chain.GramChain` (the exact
+  representation of App. C.2): given ``H`` (``n x d``) the columns of ``H W^T`` are i.i.d. ``N(0, H H^T / d)``, so
+  ``H W^T ~ R Z`` with ``R R^T = H H^T`` and ``Z ~ N(0, 1/d)^{n x d}``; the norm, gain and activation are the same modules as in
   the MLP. One layer costs ``O(d n^2)`` instead of ``O(d^2 n)``.
 
 In both, the norm is a parameter (``components.norm`` in the claims); ``"none"`` is the vanilla chain (gain 1).
@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 CHAIN_METRICS = ("orthogonality_gap", "lyapunov", "sigma_min2", "coupling_w2_bound", "frob2")
-INPUTS = ("authors", "random", "collinear", "orthogonal")
+INPUTS = ("authors", "random", "collinear", "orthogonal", "equicorrelated")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -105,7 +105,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                 "random_depth": 150, "random_runs": 20, "burn_in": 50},
         "B14": {"ns": (4, 8), "widths": (16, 32, 64, 128, 256, 512), "depth": 100, "runs": 10, "burn_in": 30},
         "B15": {"n": 2, "widths": _P2, "depth": 60, "runs": 20, "input": "random",
-                "info_n": 4, "info_widths": (64, 256, 1024, 4096), "info_runs": 20},
+                "info_n": 4, "info_widths": (64, 256, 1024, 4096), "info_runs": 20,
+                "aniso_cos": 0.5, "aniso_widths": (2**14, 2**16)},
         "B16": {"ns": (2, 4, 8, 16), "width": 2**13, "depth": 30, "runs": 5, "input": "collinear"},
         "B17": {"n": 2, "widths": _P2, "depth": 200, "runs": 10, "input": "collinear"},
         "B19": {"n": 4, "widths": (64, 256, 1024, 4096), "depth": 60, "runs": 20, "input": "random",
@@ -132,7 +133,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                 "burn_in": 50},
         "B15": {"n": 2, "widths": tuple(2**k for k in (12, 14, 16, 18)), "depth": 60, "runs": 20,
                 "input": "random", "info_n": 4, "info_widths": (64, 256, 1024, 4096, 2**14, 2**16),
-                "info_runs": 20},
+                "info_runs": 20, "aniso_cos": 0.5, "aniso_widths": (2**14, 2**16, 2**18)},
         "B16": {"ns": (2, 4, 8, 16), "width": 2**16, "depth": 60, "runs": 5, "input": "collinear"},
         "B17": {"n": 2, "widths": tuple(2**k for k in (12, 14, 16)), "depth": 200, "runs": 20,
                 "input": "collinear"},
@@ -152,12 +153,22 @@ def config(claim_id: str, profile: str = "quick") -> dict:
     return profile_config(PROFILES, claim_id, profile)
 
 
+def _regime_cosine(cfg, claim: str = "") -> None:
+    c = cfg.get("aniso_cos", 0.5)
+    if not (isinstance(c, (int, float)) and 0 <= c < 1):
+        raise ValueError(f"needs 0 <= aniso_cos < 1 (a pairwise cosine of the equicorrelated input), got {c!r}")
+
+
+_regime_cosine.__doc__ = "0 <= aniso_cos < 1"
+
+
 #: the regime each claim needs, checked on ``--set`` overrides before any work (:mod:`rcbench.overrides`): paper B
 #: assumes d >= n (the n x n Gram of H is full rank), as the experiments' own require_n_le_d
 REGIMES = {
     **{cid: regime_n_le_d("n", "widths") for cid in ("B2", "B12", "B13", "B17", "B19", "B20")},
     **{cid: regime_n_le_d("ns", "widths") for cid in ("B8", "B9", "B10", "B11", "B14")},
-    **{cid: (regime_n_le_d("n", "widths"), regime_n_le_d("info_n", "info_widths")) for cid in ("B15", "B18")},
+    **{cid: (regime_n_le_d("n", "widths"), regime_n_le_d("info_n", "info_widths"),
+             regime_n_le_d("n", "aniso_widths"), _regime_cosine) for cid in ("B15", "B18")},
     "B7": regime_n_le_d("n", "width"),
     "B16": regime_n_le_d("ns", "width"),
 }
@@ -184,6 +195,10 @@ def chain_input(kind: str, n: int, d: int, *, runs: int = 1, eps: float = 1e-3, 
     * ``"collinear"``: near-rank-one, sample 0 is ``e_0``, sample ``i`` is ``e_0 + eps e_i`` (the reproduction's
       Fig. 2a input, ``eps = 1e-3``).
     * ``"orthogonal"``: ``e_0 .. e_{n-1}`` (``V = 0``).
+    * ``"equicorrelated"``: unit-norm samples with pairwise cosine ``c = eps`` (``0 <= c < 1``), sample ``i`` is
+      ``sqrt(c) e_0 + sqrt(1 - c) e_{i+1}`` (needs ``d > n``): trace-one spectrum ``(1 + (n-1) c)/n`` once and
+      ``(1 - c)/n`` (``n - 1`` times), so ``V(H_0) = c sqrt(1 - 1/n)`` and ``sigma_min^2 = (1 - c)/n``, an
+      anisotropic input on which A1 holds with ``alpha ~ (1 - c)/n`` (Theorem 1's anisotropic arm, B15).
     """
     n, d, runs = positive_int(n, "n"), positive_int(d, "d"), positive_int(runs, "runs")
     device = resolve_device(device)
@@ -202,6 +217,13 @@ def chain_input(kind: str, n: int, d: int, *, runs: int = 1, eps: float = 1e-3, 
             raise ValueError(f"eps must be positive and finite, got {eps}")
         x[:, 0] = 1.0
         x[idx[1:], idx[1:]] = eps
+    elif kind == "equicorrelated":
+        if not (math.isfinite(eps) and 0 <= eps < 1):
+            raise ValueError(f"the pairwise cosine eps must lie in [0, 1), got {eps}")
+        if d <= n:
+            raise ValueError(f"the equicorrelated input needs d > n, got n={n}, d={d}")
+        x[:, 0] = math.sqrt(eps)
+        x[idx, idx + 1] = math.sqrt(1 - eps)
     else:
         x[idx, idx] = 1.0
     return x.expand(runs, n, d).clone().to(device)

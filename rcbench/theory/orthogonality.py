@@ -22,7 +22,8 @@ Contents
   expected Fig. 2b statistic of a protocol (input spectrum, layers averaged, widths): the ``d -> infinity``
   transient and the floor added in quadrature (our model), and the error of a fitted slope it implies.
 * :func:`theorem1_bound`, :func:`theorem5_rhs`, :func:`averaged_bound_rhs` (App. B.1),
-  :func:`corollary3_bound`, :func:`theorem1_nonvacuous_width`, :func:`lemma4_constant`,
+  :func:`corollary3_bound`, :func:`theorem1_nonvacuous_width`, :func:`theorem1_unorthogonalised_margin`,
+  :func:`lemma4_constant`,
   :func:`lemma4_tight_constant`, :func:`coupling_rank_one`.
 """
 
@@ -56,6 +57,7 @@ __all__ = [
     "averaged_bound_rhs",
     "corollary3_bound",
     "theorem1_nonvacuous_width",
+    "theorem1_unorthogonalised_margin",
     "lemma4_constant",
     "lemma4_tight_constant",
     "coupling_rank_one",
@@ -242,8 +244,9 @@ def floor_level(n: int, d, *, contraction: float | None = None):
 
 
 #: Half the range of the floor formula's relative error over the widths of a fit (n = 4, d = 16 .. 512: the
-#: measured / predicted plateau ratios 1.004, 0.990, 0.978, 0.980, 0.975, 0.973 of the note's [C], random input, i.e.
-#: a spread of 0.031 around a constant; a constant factor does not move a log-log slope, only its variation does).
+#: measured / predicted plateau ratios 1.004, 0.990, 0.978, 0.980, 0.975, 0.973 of our calibration runs, random
+#: input, i.e. a spread of 0.031 around a constant; a constant factor does not move a log-log slope, only its
+#: variation does).
 FLOOR_MODEL_SPREAD = 0.02
 
 
@@ -338,8 +341,8 @@ def _check_alpha(alpha: float, n: int) -> float:
 def theorem1_bound(layer, n: int, d: int, alpha: float):
     """Theorem 1 (Eq. 3): ``E[V(H_{l+1})] <= 2 (1 - 2 alpha/3)^l + 3n / (alpha sqrt(d))``.
 
-    ``alpha`` is read as a lower bound on ``sigma_min(H_k)^2`` (what the proof uses; §1.3 of the note), so
-    ``alpha <= 1/n``. The last line of App. B prints ``3n/(2 alpha sqrt(d))``, an algebra slip; the main text's
+    ``alpha`` is read as a lower bound on ``sigma_min(H_k)^2`` (what the proof of Theorem 1 in App. B uses, where
+    ``1 - 2 alpha/3`` replaces Theorem 5's ``1 - (2/3) sigma_n^2``), so ``alpha <= 1/n``. The last line of App. B prints ``3n/(2 alpha sqrt(d))``, an algebra slip; the main text's
     ``3n/(alpha sqrt(d))`` is used. ``layer`` is ``l`` (array-like allowed)."""
     n = _n(n)
     alpha = _check_alpha(alpha, n)
@@ -384,6 +387,43 @@ def theorem1_nonvacuous_width(n: int) -> float:
     if n == 1:
         return math.inf
     return 9.0 * n**4 / (1.0 - 1.0 / n)
+
+
+def theorem1_unorthogonalised_margin(n: int, d: int, depth: int, cos: float, runs: int, *,
+                                     level: float = 1e-3) -> dict[str, float]:
+    """Whether Theorem 1 can catch a chain that does **not** orthogonalise, on the equicorrelated input (unit-norm
+    samples with pairwise cosine ``cos``; trace-one spectrum ``(1 + (n-1) cos)/n`` once, ``alpha_0 = (1 - cos)/n``
+    ``n - 1`` times, ``V_0 = cos sqrt(1 - 1/n)``). Our derivation, for B15's anisotropic arm.
+
+    A chain that keeps the input's Gram up to the weight noise (no normalisation, a global rescaling, a per-sample
+    normalisation) keeps ``V ~ V_0``, while Theorem 1's bound with that chain's own ``alpha`` (min over runs and
+    layers of ``sigma_min^2``) falls to ``3n/(alpha sqrt(d))``: the bound is violated once that is below ``V_0``. Its
+    ``alpha`` is below ``alpha_0`` by the random walk of ``log sigma_min^2`` under ``S = Z Z^T / d`` (Wishart,
+    diagonal entries of variance ``2/d`` in the Gram's eigenbasis): per layer ``var = (2/d) [(1 - w_m)^2 +
+    sum_{i != m} w_i^2]`` with ``w`` the trace-one spectrum and ``m`` its smallest entry (``4 (1 - alpha_0)^2/d`` at
+    ``n = 2``). The running minimum of ``runs`` such walks over ``depth`` layers stays above ``-z s sqrt(depth)``
+    with probability ``1 - level`` for ``z = Phi^-1(1 - level / (2 runs))`` (reflection principle, union over runs),
+    hence ``alpha_low = alpha_0 exp(-z s sqrt(depth))``.
+
+    Returns ``v0``, ``alpha0``, ``alpha_low``, ``bound`` (Theorem 1's bound at the last layer with ``alpha_low``) and
+    ``live`` (1.0 when ``bound < v0``: an unorthogonalised chain must violate the bound; 0.0 otherwise). ``cos = 1/2``
+    maximises ``V_0 / floor term ~ cos (1 - cos)``."""
+    from scipy.stats import norm as _normal
+
+    n, d, depth, runs = _n(n), int(d), int(depth), max(1, int(runs))
+    if not 0.0 <= cos < 1.0:
+        raise ValueError(f"cos must lie in [0, 1), got {cos}")
+    w = np.full(n, (1.0 - cos) / n)
+    w[0] = (1.0 + (n - 1) * cos) / n
+    m = int(np.argmin(w))
+    others = np.delete(w, m)
+    step_sd = math.sqrt(2.0 / d * ((1.0 - w[m]) ** 2 + float(np.sum(others**2))))
+    z = float(_normal.ppf(1.0 - level / (2.0 * runs)))
+    alpha0 = float(w[m])
+    alpha_low = alpha0 * math.exp(-z * step_sd * math.sqrt(depth))
+    v0 = cos * v_max(n)
+    bound = theorem1_bound(depth - 1, n, d, alpha_low)
+    return {"v0": v0, "alpha0": alpha0, "alpha_low": alpha_low, "bound": bound, "live": float(bound < v0)}
 
 
 def lemma4_constant(n: int) -> float:
