@@ -69,6 +69,9 @@ def _compute(task: dict) -> dict:
             raise TypeError(f"{task['experiment']} returned {type(frame).__name__}, not a pandas DataFrame")
         if frame.empty:
             raise ValueError(f"{task['experiment']} returned an empty DataFrame")
+        # float32 columns (the float32 training experiments) as float64: exact, so the CSV's shortest repr reads back
+        # the very values (a float32 written by its own shortest repr would read back as a different float64)
+        frame = frame.astype({c: "float64" for c, t in frame.dtypes.items() if t == "float32"})
         return {**info, "ok": True, "csv": frame.to_csv(index=False), "elapsed_s": time.perf_counter() - start}
     except Exception as exc:  # noqa: BLE001 - reported as the cell's failure
         return {**info, "ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),

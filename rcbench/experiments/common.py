@@ -49,6 +49,12 @@ def storable(fn: Callable) -> Callable:
     """
     sig = inspect.signature(fn)
     name = experiment_name(fn.__module__, fn.__name__)
+    # defaults that are not JSON data (a dtype, an init function): a call that leaves them at their default is keyed
+    # without them (the cell's params omit them, so a worker calling fn(**params) gets the same default); a call
+    # that passes another object is computed in-process (StoreSource)
+    opaque = {p.name: p.default for p in sig.parameters.values()
+              if p.default is not p.empty and not isinstance(p.default, (type(None), bool, numbers.Number, str, tuple,
+                                                                           list, dict))}  # fmt: skip
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -65,7 +71,8 @@ def storable(fn: Callable) -> Callable:
                 raise TypeError(f"{name}: positional *{p.name} cannot be stored")
             elif p.kind is p.VAR_POSITIONAL:
                 params.pop(p.name, None)
-        return source.fetch(name, params, lambda: fn(**params))
+        keyed = {k: v for k, v in params.items() if not (k in opaque and v is opaque[k])}
+        return source.fetch(name, keyed, lambda: fn(**params))
 
     wrapper.experiment_name = name
     return wrapper
