@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -42,6 +43,7 @@ def _time(fn) -> float:
 
 def points():
     from rcbench.experiments import gradients, isometry, orthogonality, rank_collapse
+    from rcbench.networks.iterative_init import orthogonalizing_weight
 
     for d, S, L in [(8, 2, 400), (8, 12, 400), (32, 6, 300), (64, 6, 200), (128, 6, 100), (256, 3, 40), (512, 2, 12)]:
         yield ("chain", f"linear_chain d={d} seeds={S} L={L}",
@@ -80,6 +82,25 @@ def points():
                lambda hl=hl, steps=steps, S=S: rank_collapse.fig1_training(hidden_layers=hl, steps=steps, seeds=S,
                                                                            eval_size=200),
                C.train(128, sum(hl) + len(hl), steps, 128, 3 * S, in_features=64, cells=len(hl)))  # fmt: skip
+    # D20's / D8's LN-MLPs on digits (one epoch: a forward-only epoch 0, then floor(1797 / batch) SGD steps), the
+    # widths where the GEMMs are efficient (the Fig. 1 points above are all at width 128)
+    for w, b, S in [(256, 64, 2), (1000, 512, 1), (512, 256, 2)]:
+        yield ("train", f"train_loss_curves w={w} batch={b} seeds={S} epochs=1",
+               lambda w=w, b=b, S=S: isometry.train_loss_curves(("relu",), width=w, depth=10, batch_size=b, epochs=1,
+                                                                seeds=S),
+               C.train(w, 10, (1 + 1 / 3) * (1797 // b), b, S, in_features=64))  # fmt: skip
+    # B27/B28's Eq. (6) init: one float64 thin SVD per square layer, variant and seed
+    for N, d, S in [(384, 128, 4), (1200, 400, 2), (2400, 800, 1)]:
+        yield ("svd", f"orthogonalizing_weight N={N} d={d} seeds={S}",
+               lambda N=N, d=d, S=S: orthogonalizing_weight(torch.randn(S, N, d, dtype=torch.float64,
+                                                                        generator=torch.Generator().manual_seed(0)),
+                                                            variant="paper", pinv=True),
+               C.svd(N, d, S))  # fmt: skip
+    # D8's ln_steps: explicit d x d weights of every layer drawn up front (MLP modules), four gaps per block
+    for d, L, S in [(1000, 3, 10), (500, 6, 4)]:
+        yield ("chain_module", f"ln_steps d={d} L={L} seeds={S}",
+               lambda d=d, L=L, S=S: isometry.ln_steps(("relu",), d=d, n=10, depth=L, seeds=S),
+               C.chain([d], L, S, n=10, measured=4 * L, chunk=L))  # fmt: skip
     for hl, S in [((0, 8, 16), 2), ((4, 32), 3), ((2,), 1), ((16,), 6)]:
         yield ("forward", f"fig1_init_rank hl={hl} seeds={S}",
                lambda hl=hl, S=S: rank_collapse.fig1_init_rank(hidden_layers=hl, seeds=S),
@@ -138,7 +159,8 @@ def main() -> None:
         print(f"fit {kind}: {consts[kind]}  max |rel err| {err:.2f}")
     quick = quick_seconds(QUICK_RUN) if QUICK_RUN else {}
     meta = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__, "threads": 1,
-            "date": time.strftime("%Y-%m-%d"), "quick_run": str(QUICK_RUN) if QUICK_RUN else None}  # fmt: skip
+            "date": time.strftime("%Y-%m-%d"), "quick_run": str(QUICK_RUN) if QUICK_RUN else None,
+            "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}  # fmt: skip
     out = ROOT / "benchmarks" / "results" / "cost_calibration.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if only and out.is_file():  # keep the other kinds' timings
@@ -166,7 +188,8 @@ def main() -> None:
         "",
         "GPU = {",
         '    kind: {"call_s": 1.5e-5 * k, "flops_per_s": 7e12, "normal_s": 5e-11}',
-        '    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()',
+        '    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10,',
+        '                    "svd": 20}.items()',
         "}",
         "",
         f"QUICK_SECONDS = {json.dumps(quick, indent=4)}",

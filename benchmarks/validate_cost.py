@@ -10,6 +10,11 @@
   configuration against the measured duration (claims whose measured time is mostly fixed cost are reported apart).
 * **Published paper-scale records** (``--published``): per claim, the plan's estimate against the measured duration
   of claims that were computed in the judged run (not read from a store).
+* **Claims judged from a store** (``--reads LOG``, a JSON-lines log of the cells each claim test read, one
+  ``{"test": PYTEST_CURRENT_TEST, "experiment", "key", "status"}`` per call): per claim, the plan's estimate against
+  the summed ``elapsed_s`` of the distinct cells its tests read (their compute time, on one thread, at the load of
+  the machine when they were computed), plus the judging time of the published record. Written as a Markdown table
+  to ``benchmarks/results/cost_validation_paper.md``.
 
 Writes ``benchmarks/results/cost_validation.json``.
 """
@@ -47,6 +52,47 @@ def work_of_call(experiment: str, p: dict):
     return None
 
 
+def claims_from_store(log: str, store: str, published: str) -> list[dict]:
+    """Per claim: the plan's one-core estimate against the summed compute time of the distinct store cells its
+    tests read (``--reads``); the judging time from the published records is added to the measured side."""
+    from rcbench.published import paper_scale_verdicts
+
+    nodes: dict[str, str] = {}  # nodeid -> claim, from the published records
+    for run_file in Path(published).rglob("run.json"):
+        for t in json.loads(run_file.read_text(encoding="utf-8")).get("tests", []):
+            nodes[t["nodeid"].split("[")[0]] = t["claim"]
+    keys: dict[str, set] = {}
+    for line in Path(log).read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        node = rec["test"].rsplit(" (", 1)[0].split("[")[0]
+        cid = nodes.get(node)
+        if cid and rec["status"] == "read":
+            keys.setdefault(cid, set()).add(rec["key"])
+    judged = paper_scale_verdicts(published)
+    rows = []
+    for cid in sorted(keys, key=lambda c: (c[0], int(c[1:]))):
+        cells = [json.loads(Path(store, "cells", f"{k}.json").read_text(encoding="utf-8")) for k in sorted(keys[cid])]
+        compute = sum(float(c.get("elapsed_s") or 0.0) for c in cells)
+        judge = float(judged.get(cid, {}).get("runtime_s", 0.0))
+        est = C.estimate(cid, "paper").cpu_1core_s
+        rows.append({"claim": cid, "measured_s": compute + judge, "compute_s": compute, "judge_s": judge,
+                     "model_s": est, "rel_err": _err(est, compute + judge), "cells": len(cells),
+                     "verdict": judged.get(cid, {}).get("verdict", "")})  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    from rcbench.cost import human
+
+    lines = ["| claim | estimated (plan, 1 core) | measured (cells' compute + judging) | ratio measured / estimated | "
+             "paper-scale verdict |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        ratio = r["measured_s"] / r["model_s"] if r["model_s"] > 0 else math.inf
+        lines.append(f"| {r['claim']} | {human(r['model_s'])} | {human(r['measured_s'])} | {ratio:.2f} | "
+                     f"{r['verdict']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def _err(model: float, measured: float) -> float:
     return model / measured - 1.0
 
@@ -64,8 +110,12 @@ def main() -> None:
     ap.add_argument("stores", nargs="*")
     ap.add_argument("--quick")
     ap.add_argument("--published", default=str(ROOT / "published" / "paper-cpu-2026-12"))
+    ap.add_argument("--reads", help="JSON-lines log of the store cells each claim test read (see the docstring)")
+    ap.add_argument("--store", default="/work/paper-store", help="the store the --reads log refers to")
     args = ap.parse_args()
-    out = {"store_calls": [], "quick": [], "published": []}
+    out = {"store_calls": [], "quick": [], "published": [], "claims_from_store": []}
+    if args.reads:
+        out["claims_from_store"] = claims_from_store(args.reads, args.store, args.published)
     for store in args.stores:
         for f in sorted(Path(store, "cells").glob("*.json")):
             rec = json.loads(f.read_text(encoding="utf-8"))
@@ -95,7 +145,7 @@ def main() -> None:
         if rec["runtime_s"] > 1.0:
             out["published"].append({"claim": cid, "measured_s": rec["runtime_s"], "model_s": est.cpu_1core_s,
                                      "rel_err": _err(est.cpu_1core_s, rec["runtime_s"]), "run": rec["run"]})
-    for key in ("store_calls", "quick", "published"):
+    for key in ("store_calls", "quick", "published", "claims_from_store"):
         scored = [r["rel_err"] for r in out[key] if "rel_err" in r]
         out[f"{key}_summary"] = summary(scored)
         print(f"{key}: {out[f'{key}_summary']}")
@@ -103,6 +153,10 @@ def main() -> None:
             if "rel_err" in r:
                 label = r.get("claim") or f"{r['experiment']} {json.dumps(r['params'])[:80]}"
                 print(f"   {label:90s} measured {r['measured_s']:9.1f} s  model {r['model_s']:9.1f} s")
+    if out["claims_from_store"]:
+        md = ROOT / "benchmarks" / "results" / "cost_validation_paper.md"
+        md.write_text(markdown(out["claims_from_store"]), encoding="utf-8")
+        print(f"wrote {md}")
     dest = ROOT / "benchmarks" / "results" / "cost_validation.json"
     dest.write_text(json.dumps(out, indent=1))
     print(f"wrote {dest}")

@@ -10,6 +10,8 @@ For every claim, :func:`workloads` turns the claim's profile configuration (the 
 * ``forward``  explicit MLP forward passes with per-layer metrics (paper D, C's forward identities);
 * ``grad``     forward + backward passes (paper C's gradient sweeps);
 * ``train``    SGD/Adam training (Fig. 1, 4, 6 of paper A, B's Fig. 3/4, D's training curves), conv nets included;
+* ``svd``      float64 thin SVDs of ``N x d`` representations (B27/B28's iterative Eq. (6) init, one per square layer,
+               variant and seed): ``6 N d^2 + 20 d^3`` flops each (R-SVD count);
 * ``mc``       Monte-Carlo and theory tables (counts of small draws).
 
 Each item counts the *dominant operations*: ``calls`` (Python-level layer/step calls, which bound small sizes),
@@ -199,6 +201,12 @@ def conv_flops(cfg, hw=32, c_in=3) -> float:
     return flops
 
 
+def svd(N, d, count, *, cells=1, what="") -> Work:
+    """``count`` float64 thin SVDs (vectors included) of ``N x d`` matrices, ``N >= d``."""
+    return Work("svd", calls=float(count), flops=float(count) * (6.0 * N * d * d + 20.0 * d**3),
+                bytes=8.0 * 3 * N * d, cells=cells, what=what)  # fmt: skip
+
+
 def mc(ops, *, what="") -> Work:
     return Work("mc", calls=0.0, flops=float(ops), what=what)
 
@@ -298,16 +306,28 @@ def _w_b(cid, cfg) -> list[Work]:
     if cid == "B21":
         return [chain([g("width")], g("depth"), g("seeds") * 2, n=g("width"))]
     if cid == "B22":
-        return [chain(g("widths"), g("depth"), g("seeds") * 2, n=g("n"), chunk=g("depth"), resident=g("seeds"),
-                      what="vanilla and BN nets, all weights resident")]  # fmt: skip
+        # vanilla and BN arms share each layer's weight draw, drawn layer by layer (one layer resident)
+        w = chain(g("widths"), g("depth"), g("seeds"), n=g("n"), chunk=1, arms=2, what="vanilla and BN arms")
+        return [w]
     if cid in ("B23", "B24", "B25"):
         return [chain(g("widths"), g("depth"), g("seeds") * 4, n=g("n"), chunk=g("chunk", 25),
                       what="4 activations")]  # fmt: skip
     if cid == "B26":
         return [chain([g("width")], g("depth"), g("seeds") * 2, n=g("n"))]
     if cid in ("B27", "B28"):
-        N, fin, k = _data(cfg)
-        return [forward(g("width"), g("n_eval"), sum(_list(g("depths"))), g("seeds") * 2, cells=len(_list(g("depths"))))]
+        # initial_gap: per depth, one net per variant (xavier + 4 Eq. (6) variants by default); each Eq. (6) variant
+        # runs one float64 SVD of the (init_ratio * width) x width init-batch representation per square layer and
+        # seed -- the dominant cost (the forward passes are ~1% of it)
+        depths = _list(g("depths"))
+        variants = len(_list(g("variants"))) or 5
+        n_init = g("init_ratio") * g("width")
+        # one initial_gap call for all depths: one cell
+        return [svd(n_init, g("width"), (variants - 1) * sum(d - 2 for d in depths) * g("seeds"),
+                    what=f"Eq. (6) SVDs, {variants - 1} variants"),
+                Work("forward", calls=sum(depths) * variants, what="init and eval batches",
+                     flops=2.0 * g("seeds") * variants * sum(depths) * (n_init + g("n_eval")) * g("width") ** 2,
+                     normals=g("seeds") * variants * sum(depths) * g("width") ** 2,
+                     bytes=8.0 * g("seeds") * (max(depths) * g("width") ** 2 + 4 * n_init * g("width")))]
     if cid in ("B29", "B30", "B31"):
         N, fin, k = _data(cfg)
         depths = _list(g("depths")) or [g("depth")]
@@ -363,13 +383,26 @@ def _w_d(cid, cfg) -> list[Work]:
     if cid in ("D7", "D9", "D10", "D11", "D12", "D13", "D14", "D15"):  # ln_trace: the Gram-chain sampler
         return [gram(g("n"), [g("d")] * acts, g("depth"), g("seeds"), what=f"{acts} activations")]
     if cid == "D8":
-        out = [gram(g("n"), [g("d")] * acts, 2 * g("depth"), g("seeds"), what="LN sub-layer steps")]
-        t = g("train")
-        if isinstance(t, Mapping):
+        # ln_steps: explicit N(0, 1/d) weights (all depth x seeds d x d matrices drawn), 4 gaps per block
+        out = [chain([g("d")] * acts, g("depth"), g("seeds"), n=g("n"), measured=4 * g("depth"), chunk=g("depth"),
+                     what="LN sub-layer steps, explicit weights")]  # fmt: skip
+        out[0].cells = 1  # one ln_steps call for all activations
+        # the training part reads its own entry "D8.train" (two tests: the non-odd activations and tanh)
+        try:
+            t = claim_config("D8.train", cfg.get("__profile__", "quick"))
+        except Exception:  # noqa: BLE001 - optional
+            t = {}
+        if t:
             N, fin, k = _data(t)
-            steps = t["epochs"] * math.ceil(N / t["batch_size"])
-            out.append(train(t["width"], t["depth"], steps, t["batch_size"], t["seeds"] * len(_list(t["activations"])),
-                             in_features=fin, cells=len(_list(t["activations"])), what="training"))  # fmt: skip
+            ta = len(_list(t["activations"])) or 1
+            # _sgd_epochs: a forward-only epoch 0 (~1/3 of a step) then `epochs` epochs of full batches (drop_last)
+            steps = (t["epochs"] + 1 / 3) * (N // t["batch_size"])
+            # two calls: the non-odd activations and tanh (test_d8_tanh_ln_step_in_training)
+            out.append(train(t["width"], t["depth"], steps, t["batch_size"], t["seeds"] * ta, in_features=fin,
+                             cells=2, what="training (D8.train)"))  # fmt: skip
+            probes = t.get("probe_batch", 32) * t.get("probe_batches", 4)
+            out.append(forward(t["width"], probes, 2 * 3 * t["depth"], t["seeds"] * ta, cells=2,
+                               what="sub-layer gaps at init and after training"))  # fmt: skip
         return out
     if cid in ("D17", "D18"):
         return [gram(g("n"), g("widths"), g("depth"), g("seeds") * 2, what="LN and mean-field")]
@@ -378,7 +411,7 @@ def _w_d(cid, cfg) -> list[Work]:
         return [forward(g("width"), g("batch"), g("depth"), g("seeds") * acts, cells=acts)]
     if cid == "D20":
         N, fin, k = _data(cfg)
-        steps = g("epochs") * math.ceil(N / g("batch_size"))
+        steps = (g("epochs") + 1 / 3) * (N // g("batch_size"))  # _sgd_epochs: forward-only epoch 0, full batches
         return [train(g("width"), g("depth"), steps, g("batch_size"), g("seeds") * acts, in_features=fin, cells=acts)]
     return []
 

@@ -23,26 +23,32 @@ CPU = {
         "flops_per_s": 789489090.9703727,
         "normal_s": 3.612438757771459e-08
     },
-    "train": {
-        "call_s": 0.0,
-        "flops_per_s": 5237897585.871906,
-        "normal_s": 0.0
-    },
     "chain": {
         "call_s": 0.00010386877812657114,
         "flops_per_s": 8283738811.304278,
         "normal_s": 1.2329598446142156e-07
     },
     "chain_module": {
-        "call_s": 0.0009886653746444254,
-        "flops_per_s": 5426867051.773258,
-        "normal_s": 1.0234141801198678e-07
+        "call_s": 0.00015969670676310862,
+        "flops_per_s": 32637632718.680946,
+        "normal_s": 2.8168946037441988e-08
+    },
+    "svd": {
+        "call_s": 0.003010109860557856,
+        "flops_per_s": 32950000746.928417,
+        "normal_s": 0.0
+    },
+    "train": {
+        "call_s": 0.0016044003097444401,
+        "flops_per_s": 89017932776.06929,
+        "normal_s": 0.0
     }
 }
 
 GPU = {
     kind: {"call_s": 1.5e-5 * k, "flops_per_s": 7e12, "normal_s": 5e-11}
-    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10}.items()
+    for kind, k in {"chain": 4, "chain_module": 6, "gram": 6, "forward": 4, "grad": 8, "train": 10,
+                    "svd": 20}.items()
 }
 
 QUICK_SECONDS = {

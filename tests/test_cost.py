@@ -40,3 +40,14 @@ def test_warning_names_the_dominating_claims(capsys):
     buf = io.StringIO()
     total = C.warn_if_long(["A3", "B2"], None, "paper", stream=buf, threshold_s=1.0)
     assert total > 1.0 and "A3" in buf.getvalue().split("dominated by")[1]
+
+
+def test_the_dominant_work_of_d8_and_b27_is_counted():
+    """D8's training part reads its own entry ("D8.train"), and B27/B28's Eq. (6) init runs one float64 SVD per
+    square layer, variant and seed: both were missing (plan 24 s and 2 min; the runs took > 30 min)."""
+    d8 = C.estimate("D8", "paper")
+    assert any(w.kind == "train" for w in d8.works)
+    b27 = C.estimate("B27", "paper")
+    (s,) = [w for w in b27.works if w.kind == "svd"]
+    assert s.calls == 4 * sum(d - 2 for d in (15, 30, 45, 60, 75)) * 4  # 4 Eq. (6) variants x square layers x seeds
+    assert b27.dominant == "svd"
