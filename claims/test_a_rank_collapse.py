@@ -634,9 +634,10 @@ def test_a7_relu_rank(record, profile, device, seed, components):
     d = 32, not a statement of the paper (which has no theorem for ReLU); it is kept as is and the d = 16 failure is
     recorded, not hidden by a narrower test.
 
-    Finding (paper profile, d = 32..512, L = 500): the depth-averaged r does not keep growing with width: min over
-    seeds 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 (full matrix_rank at every width). The claim
-    (rank far above the vanilla collapse to 1) holds at every width; a d^0.39 growth extrapolated from d <= 64 does not.
+    Finding (paper profile, d = 32..512, L = 2000, burn-in 200, 3 seeds): the depth-averaged r does not keep growing
+    with width: min over seeds 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 (full matrix_rank at every
+    width). The claim (rank far above the vanilla collapse to 1) holds at every width; a d^0.39 growth extrapolated
+    from d <= 64 does not.
     """
     cfg = _cfg("A7", profile)
     norm = components.norm(cfg["norm"])
@@ -651,8 +652,8 @@ def test_a7_relu_rank(record, profile, device, seed, components):
         # d^0.39 ([C], 5 seeds, d = 8..64; r <= rank <= d caps it): 2.0 at d = 8, 2.67 at d = 16. Above d = 32 it
         # stays 3.5: the paper states no growth for ReLU (directional claim), and the growth does not continue --
         # an earlier bound 3.5 (d/32)^0.39 at every width, extrapolated from d <= 64, failed the paper profile
-        # (L = 500, 5 seeds): min r 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 against 3.5, 4.59,
-        # 6.01, 7.88, 10.3. Finding: r peaks near d = 128 and falls beyond it at this depth (recorded per width).
+        # (L = 2000, burn-in 200, 3 seeds): min r 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 against
+        # 3.5, 4.59, 6.01, 7.88, 10.3. Finding: r peaks near d = 128 and falls beyond it at this depth (recorded per width).
         rb = 3.5 * min(1.0, (w / 32) ** 0.39)
         record.check(f"d={w}: depth-averaged r after ReLU, min over seeds", float(r.min()), expected=f">= {rb:.3g}",
                      tolerance="3.5 min(1, (d/32)^0.39): [C] 4.5-6.1 at d = 32; no growth asserted above d = 32",
