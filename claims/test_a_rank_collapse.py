@@ -409,7 +409,8 @@ def _a5_gram_finding(record, gf, burn):
     each layer adds round-off ~eps ||M|| to M, at the level of matrix_rank's threshold ``d eps lambda_max``, while
     the H chain forms its Gram once from an accurate H (its round-off is ~eps relative in H, eps^2 in M). Measured
     (quick profile, master seed 0, 3 seeds, 600 layers): +0.12, +0.09, +0.06, +0.003 ranks at d = 8, 16, 32, 64
-    (+3.0%, +1.4%, +0.5%, +0.02%); numpy longdouble evolution of the Gram agrees with the H chain within 0.003."""
+    (+3.0%, +1.4%, +0.5%, +0.02%). The longdouble Gram is run in A6 (it matches the H chain there); finding
+    A5-gram in ``rcbench/docs/findings.md``."""
     late = gf[gf.layer >= burn]
     piv = late.pivot_table(index=["width", "seed", "layer"], columns="formulation",
                            values=["gram_numerical_rank", "rank_tau05", "soft_rank"])
@@ -629,10 +630,10 @@ def test_a7_relu_rank(record, profile, device, seed, components):
     weights) r(H_500) < 1.1.
 
     Finding (scale audit, ``--set A7.chain.widths=16``, master seed 0): at d = 16 the depth-averaged r passes
-    (3.91 >= 2.67) but the full-rank check fails: min matrix_rank over 451 layers x 5 seeds is 15 of 16 (a ReLU
-    layer occasionally drops one direction at this width). "Full rank at every layer" is our calibration at
-    d = 32, not a statement of the paper (which has no theorem for ReLU); it is kept as is and the d = 16 failure is
-    recorded, not hidden by a narrower test.
+    (3.91 >= 2.67) but the full-rank check fails: matrix_rank is 15 of 16 in 2 of the 455 measured (layer, seed)
+    pairs (every 5th layer of 50..500, 5 seeds): a ReLU layer occasionally drops one direction at this width.
+    "Full rank at every layer" is our calibration at d = 32, not a statement of the paper (which has no theorem for
+    ReLU); it is kept as is and the d = 16 failure is recorded, not hidden by a narrower test (finding A7-width).
 
     Finding (paper profile, d = 32..512, L = 2000, burn-in 200, 3 seeds): the depth-averaged r does not keep growing
     with width: min over seeds 5.35, 6.38, 6.62, 5.78, 4.75 at d = 32, 64, 128, 256, 512 (full matrix_rank at every
