@@ -284,7 +284,16 @@ def _w_b(cid, cfg) -> list[Work]:
     if cid in ("B8", "B9", "B10", "B11"):
         return [mc(g("draws") * len(_list(g("kinds"))) * sum(d**3 for n in _list(g("ns")) for d in _list(g("widths"))))]
     if cid == "B6":
-        return [mc(g("matrices") * sum((g("ratio") * d) * d * d for d in _list(g("widths"))))]
+        # one_layer_orthogonalization, per width and matrix: Eq. (6) for 4 variants (thin SVD with vectors each),
+        # svdvals of H and of the 4 outputs (~half an SVD each), and the sample-side gap V of H and of the 4
+        # outputs from an N x N eigvalsh (~4 N^3 flops), N = ratio * d
+        m, out = g("matrices"), []
+        for d in _list(g("widths")):
+            N = g("ratio") * d
+            out.append(svd(N, d, m * 6.5, what=f"d={d}: Eq. (6) and svdvals"))
+            out.append(Work("svd", calls=5.0 * m, flops=5.0 * m * 4.0 * N**3, bytes=8.0 * m * N * N,
+                            what=f"d={d}: N x N eigvalsh"))
+        return out
     if cid == "B2":  # three literal (explicit-weight) chains: BN, BN without the gain, vanilla
         return [chain(g("widths"), g("depth"), 3 * g("runs"), n=g("n"), what="3 literal chains")]
     if cid in ("B7", "B12", "B13", "B14", "B15", "B16", "B17", "B18", "B19", "B20"):
