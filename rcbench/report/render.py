@@ -79,7 +79,8 @@ def load_docs(run_dir: Path, claims_dir: Path | None = None, nodeids=()) -> dict
 def render_report(run_dir, *, claims_dir=None, figures: bool = True, progress: bool | None = None) -> ReportResult:
     """Render ``run_dir`` (an rcbench results directory) into ``report.md`` and ``report.html`` there.
 
-    ``progress``: a tqdm bar on stderr while the figures are drawn (``None``: only when stderr is a terminal)."""
+    ``progress``: the figures' progress on stderr (a tqdm bar on a terminal, a few plain lines otherwise;
+    ``False``: none)."""
     run_dir = Path(run_dir)
     run = load_run(run_dir, frames=False)  # the frames are read per claim, only for the figures to redraw
     nodeids = [t["nodeid"] for t in run["run"].get("tests", [])]
@@ -422,11 +423,10 @@ def _figures_for(F, cid: str, frames: dict, checks, options: dict):
 
 
 def _bar(total: int, progress: bool | None):
+    """The figures' progress on stderr: a live bar on a terminal, a few plain lines in a log (every 10 %, or after
+    30 s; :func:`rcbench.report.progress.progress_bar`); none with ``progress=False``."""
     if progress is False or total == 0:
         return None
-    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    from tqdm import tqdm
+    from rcbench.report.progress import progress_bar
 
-    return tqdm(total=total, unit="claim", desc="report", file=sys.stderr, dynamic_ncols=True, mininterval=0.2,
-                leave=False)  # fmt: skip
+    return progress_bar(total, desc="report", unit="claim", file=sys.stderr, leave=False, mininterval=0.2)
