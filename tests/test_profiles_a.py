@@ -107,6 +107,12 @@ def test_regimes_refuse_configurations_outside_the_derivations():
     cfg["chain"]["widths"] = (8, 24)
     with pytest.raises(ValueError, match="Fig. 3a"):
         exp.REGIMES["A5"](cfg, "A5")
+    cfg = exp.config("A6")
+    cfg["input_laws"] = (1000.0,)  # relative noise 1e-8: r(H_30) >= 3.5 is not reliable at d = 50
+    with pytest.raises(ValueError, match="1e-07"):
+        exp.REGIMES["A6"](cfg, "A6")
+    cfg["recovery"]["width"] = 100
+    exp.REGIMES["A6"](cfg, "A6")
     z, p = exp.collapse_false_failure((16, 32), 2000, 10)
     assert round(z[32], 2) == 3.86 and 4e-4 < p < 7e-4
     assert [exp.product_rank_bound(d, 2000, 20) for d in (8, 16, 32, 64)] == [2, 3, 3, 5]
