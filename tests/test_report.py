@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -281,18 +280,3 @@ def test_aggregate_verdicts():
     assert aggregate(["passed", "failed"]) == "failed"
     assert aggregate(["failed"], ["[XPASS(strict)] paper says ..."]) == "unexpectedly reproduced"
     assert aggregate(["skipped"]) == "skipped" and aggregate(["passed", "error"]) == "error"
-
-
-def test_progress_plugin(tmp_path):
-    (tmp_path / "test_x.py").write_text(textwrap.dedent('''
-        def test_ok():
-            pass
-
-        def test_bad():
-            raise ValueError("boom in my layer")
-    '''))
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "no:terminal", "-p",
-                           "rcbench.report.progress", "-p", "no:cacheprovider", "-o", "addopts="],
-                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
-    assert proc.returncode == 1
-    assert "2/2" in proc.stderr and "boom in my layer" in proc.stderr and "FAIL" in proc.stderr
