@@ -252,6 +252,10 @@ def _execute(name: str, cells: list[Cell], out: Path, *, executor, workers, max_
             result.cached.append(cell.key)
     bar = _progress(len(cells), len(result.cached), name, progress)
 
+    from rcbench.device import _git_commit
+
+    commit = _git_commit()  # the code that computed the cells (a store keys calls by arguments, not by code)
+
     def on_done(cell: Cell, outcome: dict) -> None:
         if outcome.get("ok"):
             rec = {
@@ -266,6 +270,9 @@ def _execute(name: str, cells: list[Cell], out: Path, *, executor, workers, max_
                 "pid": outcome.get("pid"),
                 "elapsed_s": round(outcome.get("elapsed_s", 0.0), 4),
                 "finished": time.time(),
+                "git_commit": commit,
+                # the machine's load when the cell finished: elapsed_s on a shared machine is not one core's time
+                "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
                 "frame_csv": outcome["csv"],
             }
             write_json(cells_dir / f"{cell.key}.json", rec)
