@@ -21,6 +21,16 @@ Both sides run on one thread (torch ``set_num_threads(1)``, BLAS limited to 1 by
 ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` for old OpenBLAS builds, which slows a current numpy: unset them in the
 benchmark command only (never in tests or CI); the BLAS kernel numpy and torch then use is recorded.
 Writes ``benchmarks/results/chain_nd.json``.
+
+Where the time goes (``benchmarks/profile_chain_nd.py``, each per-layer operation timed alone, 3 gammas x 2 seeds;
+``results/chain_nd_breakdown.json``): at d = 256 rcbench spends ~64% of a layer in the batched product (6 products
+of 256^3; torch/MKL 0.80-0.89 ms per product vs numpy/OpenBLAS 0.71-0.73 ms), ~31% in the float64 normals
+(torch's sampler 17.5 ns per normal vs numpy ``default_rng`` 10 ns, ~1.8x, at load ~1), ~6% forming ``I + gamma W``
+and the norm. Its advantage over the reference is structural -- one product per arm and seed instead of the Gram's
+two, one draw shared by the three gammas instead of one per gamma -- and bounds the ratio at ~1.6-1.7 at d = 256
+(1.55-1.72 implied by the isolated timings in two runs; the whole chain adds the measurements every 100 layers and
+cache effects: 1.35 measured). At d = 64 the normals are 60-70% of a layer. Beyond that the only large term left
+is torch's normal sampler, i.e. the random stream of every stored cell: not changed.
 """
 
 from __future__ import annotations
