@@ -27,7 +27,9 @@ from rcbench.theory import products
 # the paper's gamma values (0.01, 1, inf) where the claim is stated for every gamma, the authors' input law of
 # Fig. 3b, and Fig. 1/5's batch sizes. Kept to points that run in well under a minute each on one core.
 SCALES: dict[str, list[dict[str, object]]] = {
-    "A2": [{"collapse.widths": (8, 16)}, {"collapse.seeds": 20}],
+    # A2 at d = 64 needs a deeper chain: the regime's collapse margin (z = 3.81 at L = 4000, 0.07% per run)
+    "A2": [{"collapse.widths": (8, 16)}, {"collapse.seeds": 20},
+           {"collapse.widths": (32, 64), "collapse.depth": 4000, "r_layer": 4000, "rank_layer": 4000}],
     "A3": [{"chain.widths": (16, 32, 64, 128), "chain.depth": 1200, "chain.burn_in": 200},
            {"chain.seeds": 10}, {"gammas": (1.0,)}],
     "A4": [{"chain.depth": 5000}, {"chain.seeds": 6}],
