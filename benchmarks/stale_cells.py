@@ -67,15 +67,35 @@ def _commit_before(ts: int) -> str:
     return _git("rev-list", "-1", f"--before={ts}", "HEAD").strip()
 
 
+@functools.lru_cache(maxsize=None)
+def _defined_in(experiment: str) -> str | None:
+    """The repository path of the file that defines the experiment function now."""
+    import inspect
+
+    from rcbench.grid import resolve_experiment
+
+    try:
+        _, fn = resolve_experiment(experiment)
+        return str(Path(inspect.getsourcefile(inspect.unwrap(fn))).resolve().relative_to(ROOT))
+    except (ValueError, TypeError, OSError):
+        return None
+
+
 def stale(store: Path) -> list[dict]:
     rows = []
     for f in sorted((store / "cells").glob("*.json")):
         rec = json.loads(f.read_text(encoding="utf-8"))
         mod, fn = rec["experiment"].split(":")
-        path = f"rcbench/experiments/{mod}.py"
+        now_path = _defined_in(rec["experiment"]) or f"rcbench/experiments/{mod}.py"
         then = _commit_before(int(rec.get("finished") or 0))
         try:
-            old, new = closure(_source_at(then, path), fn), closure(_source_at("", path), fn)
+            new = closure(_source_at("", now_path), fn)
+            old = {}
+            # the function may have moved (a module split re-exporting it): look where it is now, then where it was
+            for path in dict.fromkeys([now_path, f"rcbench/experiments/{mod}.py"]):
+                old = closure(_source_at(then, path), fn) if _source_at(then, path) else {}
+                if fn in old:
+                    break
         except SyntaxError:
             old, new = {}, {"?": "?"}
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
