@@ -174,3 +174,12 @@ def test_theorem1_unorthogonalised_margin_and_equicorrelated_input():
         T.theorem1_unorthogonalised_margin(2, 2**14, 60, 1.0, 20)
     with pytest.raises(ValueError):
         exp.chain_input("equicorrelated", 4, 4, eps=0.5)
+
+
+def test_vanilla_gap_law_exceeds_typical_and_tends_to_vmax():
+    iso = np.full(4, 0.25)
+    m32, se32 = T.vanilla_gap_law(iso, 32, 100, draws=4000, seed=0)
+    m128, _ = T.vanilla_gap_law(iso, 128, 100, draws=4000, seed=0)
+    assert 0 < se32 < 0.01 and m128 < m32 < T.v_max(4)
+    assert m128 > T.vanilla_gap_typical(4, 128, 100) + 0.1  # fluctuations of the log gaps raise E[V]
+    assert T.vanilla_gap_law(iso, 8, 400, draws=500, seed=0)[0] > 0.95 * T.v_max(4)

@@ -55,6 +55,7 @@ __all__ = [
     "nonlinear_chain",
     "relu_bn_gap",
         "initial_gap",
+    "vanilla_input_spectrum",
     "training_loss_vs_depth",
     "gap_during_training",
     "convnet_training",
@@ -292,12 +293,25 @@ def vanilla_gap_growth(
     dev = resolve_device(device)
     frames = []
     for i, d in enumerate(widths):
-        x = torch.randn(n, d, generator=generator(seed * 7919 + i), dtype=MEASUREMENT_DTYPE).to(dev)
+        x = _b22_input(n, d, i, seed).to(dev)
         arms = {"vanilla": "none", "bn": control_norm}
         grams = _shared_weight_grams(x, d, depth, seeds, seed * 7919 + i, init, arms, dev)
         for arm in arms:
             frames.append(tidy(_spectral(grams[arm]), arm=arm, width=d, n=n))
     return pd.concat(frames, ignore_index=True)
+
+
+def _b22_input(n: int, d: int, index: int, seed: int) -> torch.Tensor:
+    """B22's Gaussian input ``(n, d)`` at the ``index``-th width (one draw shared by the runs of that width)."""
+    return torch.randn(n, d, generator=generator(seed * 7919 + index), dtype=MEASUREMENT_DTYPE)
+
+
+def vanilla_input_spectrum(n: int, d: int, index: int, seed: int = 0):
+    """Trace-one spectrum of the sample Gram of :func:`vanilla_gap_growth`'s input at its ``index``-th width: the
+    starting point of :func:`rcbench.theory.orthogonality.vanilla_gap_law`."""
+    x = _b22_input(n, d, index, seed)
+    lam = torch.linalg.eigvalsh(x @ x.T).clamp_min(0).numpy()
+    return lam / lam.sum()
 
 
 def _shared_weight_grams(x, d, depth, seeds, seed, init, norms: dict, dev) -> dict:
