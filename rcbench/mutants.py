@@ -31,8 +31,9 @@ control for the orthogonal-weight claims), ``low_rank_init`` (rank-one ``a b^T /
 rank of the weights, so the representation collapses at the first layer rather than with depth).
 
 activation mutants (elementwise callables): ``linear_activation`` (the identity: removes the nonlinearity),
-``tanh_activation`` (a sound odd nonlinearity), ``square_activation`` (``x^2``, even: removes the sign of
-the pre-activation).
+``tanh_activation`` (a sound odd nonlinearity), ``relu_activation`` (positively homogeneous: removes the
+linearisation under a small pre-activation gain that activation shaping relies on), ``square_activation``
+(``x^2``, even: removes the sign of the pre-activation).
 """
 
 from __future__ import annotations
@@ -143,6 +144,13 @@ def square_activation(x: torch.Tensor) -> torch.Tensor:
     return x * x
 
 
+def relu_activation(x: torch.Tensor) -> torch.Tensor:
+    """ReLU: positively homogeneous, ``relu(a x) = a relu(x)`` for ``a > 0``, so a pre-activation gain ``alpha_l``
+    (paper C's activation shaping, Eq. 11) only rescales the layer's output, which the next normalisation undoes:
+    removes what shaping relies on, an activation that becomes linear as ``alpha -> 0``."""
+    return torch.relu(x)
+
+
 @dataclass(frozen=True)
 class Mutant:
     """A mutant component: ``name`` in this module, its ``kind``, what it removes, and whether it is a sound control
@@ -175,6 +183,8 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("tanh_activation", "activation", "nothing for odd-activation claims (sound control)", sound=True),
         Mutant("square_activation", "activation", "the sign of the pre-activation (even F = x^2; after BN a shared "
                "direction dominates its output)"),
+        Mutant("relu_activation", "activation", "linearisation under a small gain (positively homogeneous: "
+               "shaping alpha_l is undone by the next norm)"),
     )
 }
 
