@@ -52,6 +52,15 @@ def work_of_call(experiment: str, p: dict):
     return None
 
 
+def _cell(store: str, key: str) -> dict | None:
+    """A cell record, also one set aside by ``benchmarks/stale_cells.py --move`` (``STORE/stale/``)."""
+    for sub in ("cells", "stale"):
+        f = Path(store, sub, f"{key}.json")
+        if f.is_file():
+            return json.loads(f.read_text(encoding="utf-8"))
+    return None
+
+
 def claims_from_store(log: str, store: str, published: str) -> list[dict]:
     """Per claim: the plan's one-core estimate against the summed compute time of the distinct store cells its
     tests read (``--reads``); the judging time from the published records is added to the measured side."""
@@ -76,8 +85,8 @@ def claims_from_store(log: str, store: str, published: str) -> list[dict]:
         for k in sorted(keys[cid]):
             seen.setdefault(k, cid)
     for cid in order:
-        cells = [json.loads(Path(store, "cells", f"{k}.json").read_text(encoding="utf-8")) for k in sorted(keys[cid])
-                 if seen[k] == cid]  # fmt: skip
+        cells = [_cell(store, k) for k in sorted(keys[cid]) if seen[k] == cid]
+        cells = [c for c in cells if c is not None]
         shared = sorted({seen[k] for k in keys[cid] if seen[k] != cid})
         compute = sum(float(c.get("elapsed_s") or 0.0) for c in cells)
         judge = float(judged.get(cid, {}).get("runtime_s", 0.0))

@@ -296,7 +296,10 @@ def _w_b(cid, cfg) -> list[Work]:
         return out
     if cid == "B2":  # three literal (explicit-weight) chains: BN, BN without the gain, vanilla
         return [chain(g("widths"), g("depth"), 3 * g("runs"), n=g("n"), what="3 literal chains")]
-    if cid in ("B7", "B12", "B13", "B14", "B15", "B16", "B17", "B18", "B19", "B20"):
+    if cid == "B20":  # gaussianity: explicit-weight MLPs (BN and vanilla arms) of depth + layers, all resident
+        return [chain(g("widths"), g("depth") + g("layers"), 2 * g("runs"), n=g("n", 4), chunk=g("depth") + g("layers"),
+                      measured=g("layers"), what="explicit BN and vanilla chains")]  # fmt: skip
+    if cid in ("B7", "B12", "B13", "B14", "B15", "B16", "B17", "B18", "B19"):
         out = []
         ns = _list(g("ns")) or [g("n", 4)]
         widths = _list(g("widths")) or _list(g("width"))
@@ -573,6 +576,11 @@ def cmd_plan(args) -> int:
     print(f"\n{len(costs)} claims ({args.profile} profile): {human(tot)} on one core, "
           f"{human(sum(c.cpu_all_s for c in costs))} on {args.cores or os.cpu_count()} cores, "
           f"{human(sum(c.gpu_s for c in costs))} on one GPU (assumed constants). Model: rcbench.cost.")  # fmt: skip
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    cores = os.cpu_count() or 1
+    if load > cores:  # measured: cells computed at load 10-20 on 2 cores took 3-20x the one-core estimate
+        print(f"The estimates are one idle core's time; the load average is {load:.1f} on {cores} cores now, so expect "
+              f"about {load / cores:.1f}x that wall time.")  # fmt: skip
     return 0
 
 
