@@ -613,16 +613,24 @@ def fit_potential_rate(df: pd.DataFrame, column: str = "gamma", *, max_layer: in
     return math.exp(fit.slope), fit
 
 
-def potential_floor_ratio(df: pd.DataFrame, *, floor: float = 4.0, column: str = "gamma") -> pd.DataFrame:
+def potential_floor_ratio(df: pd.DataFrame, *, q: float = 0.01, column: str = "gamma") -> pd.DataFrame:
     """D11: per activation, seed and layer ``l >= 1`` of an :func:`ln_trace` frame, the ratio
-    ``gamma(G^l) / (gamma(G^1) alpha^{l-1} + floor / sqrt(d))`` with ``alpha = 1/beta_sigma`` (Theorem A2's rate
-    from the first LN output, plus the finite-width noise floor)."""
+    ``gamma(G^l) / (gamma(G^1) alpha^{l-1} + floor_l)`` with ``alpha = 1/beta_sigma`` (Theorem A2's rate from the
+    first LN output) and ``floor_l`` the finite-width noise floor of the potential,
+    :func:`rcbench.theory.finite_width.potential_floor` ``(d, n, beta_0, l - 1, q)``: the ``1 - q`` quantile of the
+    largest correlation error accumulated over the ``l - 1`` blocks since layer 1 (``z sqrt((1 - beta_0^{2(l-1)}) /
+    (d (1 - beta_0^2)))``, ``z = Phi^{-1}(1 - q / (n (n - 1)))``; replaces the fixed ``4 / sqrt(d)``)."""
+    from rcbench.theory.finite_width import potential_floor
+
     out = []
     for act, g in df[df.layer >= 1].groupby("activation"):
         alpha = H.contraction_rate(act)
+        b0 = H.beta0(act)
         g1 = g[g.layer == 1].set_index("seed")[column]
-        bound = g1.loc[g.seed].to_numpy() * alpha ** (g.layer.to_numpy() - 1) + floor / np.sqrt(g.d.to_numpy())
-        out.append(g.assign(bound=bound, ratio=g[column].to_numpy() / bound))
+        floor = np.array([potential_floor(int(d), int(n), b0, int(l) - 1, q)
+                          for d, n, l in zip(g.d.to_numpy(), g.n.to_numpy(), g.layer.to_numpy())])
+        bound = g1.loc[g.seed].to_numpy() * alpha ** (g.layer.to_numpy() - 1) + floor
+        out.append(g.assign(floor=floor, bound=bound, ratio=g[column].to_numpy() / bound))
     return pd.concat(out, ignore_index=True)
 
 
