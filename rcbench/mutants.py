@@ -151,6 +151,13 @@ def relu_activation(x: torch.Tensor) -> torch.Tensor:
     return torch.relu(x)
 
 
+def heavy_tailed_activation(x: torch.Tensor) -> torch.Tensor:
+    """``x exp(x^2 / 8)``: odd, finite variance (E sigma^2 = 2^{3/2}, beta_sigma = 1.16, so its Hermite constants and
+    mean-field kernel are well defined) but an infinite fourth moment, which removes the concentration of the
+    finite-width Gram around the mean-field kernel (the 1/sqrt(d) CLT over the features)."""
+    return x * torch.exp(x * x / 8)
+
+
 @dataclass(frozen=True)
 class Mutant:
     """A mutant component: ``name`` in this module, its ``kind``, what it removes, and whether it is a sound control
@@ -181,6 +188,8 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("linear_activation", "activation", "the nonlinearity"),
         Mutant("low_rank_init", "init", "the full rank of the weights (rank-one a b^T: collapse at the first layer)"),
         Mutant("tanh_activation", "activation", "nothing for odd-activation claims (sound control)", sound=True),
+        Mutant("heavy_tailed_activation", "activation",
+               "the finite fourth moment (the finite-width Gram's concentration around the mean-field kernel)"),
         Mutant("square_activation", "activation", "the sign of the pre-activation (even F = x^2; after BN a shared "
                "direction dominates its output)"),
         Mutant("relu_activation", "activation", "linearisation under a small gain (positively homogeneous: "

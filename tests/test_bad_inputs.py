@@ -343,7 +343,7 @@ RUN_REFUSED = {
                           r"not a directory.*cifar-10-batches-py.*never downloads"),  # fmt: skip
     "activation on a claim without one": (["--activation", "torch.nn:GELU", "--claim", "D10"],
                                           r"--activation: no selected claim\(s\) D10 takes an activation; the "
-                                          r"claims that do: .*D4"),  # fmt: skip
+                                          r"claims that do: .*D8"),  # fmt: skip
     "executor without store": (["--executor", "local"], r"--executor computes into a results store"),
 }
 if NO_CUDA:
@@ -446,7 +446,7 @@ HARNESS_REFUSED = {
     "data root": (["--data-root", "/nonexistent/rcbench-data"], "--rcbench-data-root /nonexistent/rcbench-data: not a"),
     "activation on a claim without one": (["--activation", "torch.nn:GELU", "--claim", "D10"],
                                           "--rcbench-activation: no selected claim takes an activation; the claims "
-                                          "that do: D4"),  # fmt: skip
+                                          "that do: D8"),  # fmt: skip
 }
 
 
