@@ -5,7 +5,7 @@ Layout: paper D writes a batch as ``n x d`` (samples x features), like rcbench; 
 ``beta_0 = c_1^2 / (E sigma^2 - c_0^2)`` and ``beta_sigma = 2 - beta_0`` (the code's beta); Theorem A2's rate is
 ``alpha = 1 / beta_sigma``. Rates are tested through the potential gamma and the mean-field trajectory, never
 through "gap rate = 1/beta_sigma" (not robust to input conditioning, the project's calibration [C]). The general bound
-``gap <= 2 n gamma`` is false (note T3) and is not asserted anywhere.
+``gap <= 2 n gamma`` is false (T3 of rcbench/docs/claims/D.md) and is not asserted anywhere.
 """
 
 import math
@@ -81,7 +81,7 @@ def test_d1_isometry_basics(record, profile, seed):
 
 @pytest.mark.claim("D2")
 def test_d2_ln_scaling_am_gm(record, profile, seed):
-    """T1 (exact form reconstructed in the note, [I]): scaling the rows to equal norm multiplies I by
+    """T1 (exact form our reconstruction, [I]): scaling the rows to equal norm multiplies I by
     AM(a)/GM(a) >= 1 + Var(r)/E[r]^2 (a = squared row norms, population variance).
 
     Tolerances (float64 round-off, per trial): relative error ``<= n d eps kappa`` with ``kappa`` the larger condition
@@ -91,7 +91,7 @@ def test_d2_ln_scaling_am_gm(record, profile, seed):
     control failed once (1.8e-12 > 1e-12) and, over 40 seeds x 2000 trials, the identity's relative error reached
     3e-8 (trials with ``d = n``, ``kappa`` to 1.6e10); the ratio error / (n d eps kappa) is at most 0.23 there.
     Negative controls: rows with equal norms give equality (gain 1); the centring step alone is not monotone (the
-    note's [C]: 33 of 2000 trials lowered I; measured here far more), so the same check on it fails.
+    project's calibration [C]: 33 of 2000 trials lowered I; measured here far more), so the same check on it fails.
     """
     df = record.frame("scaling_identity", exp.scaling_identity(seed=seed, **_cfg("D2", profile)))
     tol = df.n * df.d * EPS * np.maximum(df.cond, df.cond_scaled)
@@ -107,7 +107,7 @@ def test_d2_ln_scaling_am_gm(record, profile, seed):
                  expected="<= 1", tolerance="equality case, round-off n d eps kappa", passed=bool((eq <= eq_tol).all()),
                  control=True)
     lowered = int((df.iso_centred < df.iso * (1 - 1e-9)).sum())
-    record.check("trials in which centring alone lowered I", lowered, expected="> 0 (note: 33/2000)",
+    record.check("trials in which centring alone lowered I", lowered, expected="> 0 (calibration [C]: 33/2000)",
                  tolerance="centring is not monotone", passed=lowered > 0, control=True)
     record.verify()
 
@@ -147,7 +147,7 @@ def test_d3_bn_column_scaling(record, profile, seed, components):
 # ---------------------------------------------------------------------------------------------------------------
 # D4-D7, D16: Hermite constants, Mehler, Theorem A2, mean field (exact)
 # ---------------------------------------------------------------------------------------------------------------
-#: the note's §3 table (5 decimals): c0, c1, E sigma^2, beta_0, beta_sigma
+#: the table of activation constants (5 decimals; rcbench/docs/claims/D.md, D4): c0, c1, E sigma^2, beta_0, beta_sigma
 _TABLE = {
     "identity": (0, 1, 1, 1, 1),
     "relu": (0.39894, 0.5, 0.5, 0.73347, 1.26653),
@@ -187,7 +187,7 @@ def _mc_note(r, legends) -> str:
 @pytest.mark.claim("D4")
 def test_d4_hermite_constants(record, profile, seed):
     """§1.4-1.5, §3: c0, c1, E sigma^2, beta_0, beta_sigma by quadrature against closed forms (+-1e-6: quadrature
-    accuracy, in fact ~1e-14) and the note's 5-decimal table (+-1e-4 covers the rounding).
+    accuracy, in fact ~1e-14) and the 5-decimal table of activation constants (+-1e-4 covers the rounding).
     Monte-Carlo variant (the authors' ``compute_beta``; ``samples`` from the profile, 2e6 as the authors): one
     draw of ``X`` from the master seed per run; per activation |beta_MC - beta_quadrature| <= z sd, ``sd`` the
     estimator's delta-method standard deviation from quadrature moments
@@ -281,7 +281,7 @@ def test_d6_theorem_a2_contraction(record, profile):
     """Theorem A2 (restated in [F]): Psi(kappa_hat(rho)) <= Psi(rho) / beta_sigma on (-1, 1), Psi = |rho|/(1-|rho|).
 
     Exact: max ratio over a grid <= alpha + 1e-9 (round-off). The ratio next to rho = 0 equals beta_0 (1e-3: the
-    grid point 1e-4 gives O(1e-4) deviations). Orbits from rho_0 = 0.9 to 5 decimals (the note's values).
+    grid point 1e-4 gives O(1e-4) deviations). Orbits from rho_0 = 0.9 to 5 decimals (values of the project's calibration).
     Negative controls: the tighter rate beta_0 fails for ReLU (max ratio 0.7434 > 0.7335); identity: ratio = 1.
     """
     df = record.frame("contraction_grid", exp.contraction_grid(**_cfg("D6", profile)))
@@ -326,7 +326,7 @@ def test_d7_mean_field_gram_bound(record, profile, seed):
     record.frame("mean_field_uncentred", ctrl)
     last = ctrl[ctrl.layer == ctrl.layer.max()]
     cr = float((last.mf_gamma / last.bound).min())
-    record.check("uncentred relu: min gamma(G^L) / bound", cr, expected="> 1", tolerance="no decay (note [I])",
+    record.check("uncentred relu: min gamma(G^L) / bound", cr, expected="> 1", tolerance="no decay (our derivation [I])",
                  passed=cr > 1, control=True)
     record.verify()
 
@@ -404,7 +404,7 @@ def _sublayer_checks(record, df, sublayer, *, control=False):
         else:
             record.check(f"{a}, epoch {e}: fraction of LN layers x probes x seeds with I(after LN) >= I(before LN)",
                          frac, expected=">= 0.95",
-                         tolerance="note's criterion: exact for LN's scaling step (T1); 5% for centring and affine",
+                         tolerance="the test plan's criterion: exact for LN's scaling step (T1); 5% for centring and affine",
                          passed=frac >= 0.95,
                          note=f"gap drop at LN: min {drop.min():.3g}, median {np.median(drop):.3g}, max {drop.max():.3g}")
 
@@ -420,13 +420,13 @@ def _sublayer_checks(record, df, sublayer, *, control=False):
 def test_d8_ln_keeps_raising_isometry_in_training(record, profile, device, seed, data_root, components):
     """D8, training part (``isometry_init_train.pdf``): in D20's nets (``fc -> act -> nn.LayerNorm`` x 10, SGD), the
     isometry I(G) of a probe batch is a sawtooth over the sub-layers, and every LN step raises it, at init and after
-    training. Criterion (the note's): I(after LN) >= I(before LN) in >= 95% of LN layers x probe batches x seeds,
+    training. Criterion (the test plan's): I(after LN) >= I(before LN) in >= 95% of LN layers x probe batches x seeds,
     at epoch 0 and after the last epoch; T1 makes LN's scaling step exact, the 5% allows for its centring and its
     learnable affine. Quick profile: digits, width 256, batch 64, 5 epochs, 2 seeds, 4 probe batches of 32 (digits'
     largest full-rank batch; 64 images leave the identity net's Gram singular); relu and sigmoid (tanh, odd: see
     :func:`test_d8_tanh_ln_step_in_training`). Pilot (master seeds 0, 1): 100% for both at both epochs, the
     smallest drop of the gap at an LN step 0.28 (relu, median 0.31) and 1.62 (sigmoid, median 1.71), so a false
-    failure needs a drop to move by more than its whole size; the threshold is the note's, not tuned.
+    failure needs a drop to move by more than its whole size; the threshold is the test plan's, not tuned.
     Negative control: the same criterion applied to the fc sub-layers fails (the gap rises at every fc step in
     the pilot: fraction 0), so the check separates a step that raises isometry from one that does not."""
     cfg = _cfg("D8.train", profile)
@@ -449,7 +449,7 @@ def test_d8_ln_keeps_raising_isometry_in_training(record, profile, device, seed,
                    "the Gram and its centring, which T1 does not cover, decides the sign; tanh's isometry rises at "
                    "the activation step instead (100% of act steps)")
 def test_d8_tanh_ln_step_in_training(record, profile, device, seed, data_root):
-    """The note's D8 criterion for tanh, kept as a strict xfail (see reason). Same nets and probes as
+    """The test plan's D8 criterion for tanh, kept as a strict xfail (see reason). Same nets and probes as
     :func:`test_d8_ln_keeps_raising_isometry_in_training`."""
     cfg = {**_cfg("D8.train", profile), "activations": _ODD_ACTIVATIONS}
     df = record.frame("sublayer_gaps_tanh", exp.sublayer_isometry_training(device=device, seed=seed,
@@ -471,7 +471,7 @@ def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, compon
     """T2 + T3: a finite-width LN-MLP (d = 1000, n = 10, L = 20) follows the mean-field gap trajectory from the
     same input. Statistic: relative error |gap - gap_MF| / gap_MF on layers with gap_MF > 0.1, pooled over
     relu/tanh/sigmoid and 4 seeds: median <= 0.15, 90th percentile <= 0.35 at d = 1000, both scaled by
-    sqrt(1000/d) at other widths (finite-width fluctuations ~ 1/sqrt(d)) (note's thresholds; the note's [C]
+    sqrt(1000/d) at other widths (finite-width fluctuations ~ 1/sqrt(d)) (the test plan's thresholds; the project's calibration [C]
     per-activation median 0.06-0.07, p90 0.16-0.27). Our calibration (gram-chain sampler, 8 x 3 seeds per
     activation): per-activation median 0.02-0.13, p90 0.07-0.34; pooled over activations and 4 seeds it is
     tighter (see report). Negative control: a ReLU net against tanh's MF trajectory (wrong kernel) has median
@@ -484,18 +484,18 @@ def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, compon
     sel = df[df.mf_gap > 0.1]
     rel = (sel.gap - sel.mf_gap).abs() / sel.mf_gap
     med, p90 = float(rel.median()), float(rel.quantile(0.9))
-    # the note's bounds are for d = 1000; the finite-width error of the Gram entries (hence of the gap) scales like
+    # the test plan's bounds are for d = 1000; the finite-width error of the Gram entries (hence of the gap) scales like
     # 1/sqrt(d) (CLT over the d features), so both bounds scale by sqrt(1000/d): at d = 2000 the median bound is
-    # 0.106 (the note's paper-scale criterion 0.08 was calibrated on layers with MF gap > 0.05, [C] 0.04-0.06)
+    # 0.106 (the test plan's paper-scale criterion 0.08 was calibrated on layers with MF gap > 0.05, [C] 0.04-0.06)
     scale = math.sqrt(1000 / cfg["d"])
     b_med, b_p90 = 0.15 * scale, 0.35 * scale
     for a, r in rel.groupby(sel.activation):
         record.check(f"{a}: median / p90 relative error (info)", [float(r.median()), float(r.quantile(0.9))],
-                     expected="note [C]: 0.06-0.07 / 0.16-0.27", tolerance="recorded", passed=True)
+                     expected="calibration [C]: 0.06-0.07 / 0.16-0.27", tolerance="recorded", passed=True)
     record.check("pooled median relative error (MF gap > 0.1)", med, expected=f"<= 0.15 sqrt(1000/d) = {b_med:.3f}",
-                 tolerance="2x the note's [C] median at d = 1000, scaled 1/sqrt(d)", passed=med <= b_med)
+                 tolerance="2x the project's calibration [C] median at d = 1000, scaled 1/sqrt(d)", passed=med <= b_med)
     record.check("pooled 90th percentile", p90, expected=f"<= 0.35 sqrt(1000/d) = {b_p90:.3f}",
-                 tolerance="1.3x the note's [C] p90 at d = 1000, scaled 1/sqrt(d)", passed=p90 <= b_p90)
+                 tolerance="1.3x the project's calibration [C] p90 at d = 1000, scaled 1/sqrt(d)", passed=p90 <= b_p90)
     if "relu" in cfg["activations"] and "tanh" in cfg["activations"]:
         r = df[df.activation == "relu"].set_index(["layer", "seed"]).gap
         m = df[df.activation == "tanh"].set_index(["layer", "seed"]).mf_gap
@@ -512,11 +512,11 @@ _ORDER = ("exp", "relu", "sin", "tanh", "sigmoid")
 def test_d10_potential_rate_ordering(record, profile, device, seed):
     """T3, T4: the potential gamma contracts at a per-layer rate <= 1/beta_sigma, ordering the activations
     exp < relu < sin < tanh < sigmoid. Rate = exp(slope) of a least-squares fit of log gamma over layers
-    0 <= l <= 15 with gamma > 1, all seeds pooled (d = 1000, n = 10, degeneracy 10: this reproduces the note's MF
+    0 <= l <= 15 with gamma > 1, all seeds pooled (d = 1000, n = 10, degeneracy 10: this reproduces the test plan's MF
     rates relu 0.732, tanh 0.861, sigmoid 0.968, sin 0.773, exp 0.624).
-    Checks: fitted finite-width rate <= alpha + 0.03 (note); MF rate <= alpha (theorem, exact up to the fit);
+    Checks: fitted finite-width rate <= alpha + 0.03 (test plan); MF rate <= alpha (theorem, exact up to the fit);
     strict ordering of the finite-width and of the MF rates; finite vs MF rate within +-0.03 for relu, sin, tanh,
-    sigmoid (note's [C] largest deviation 0.016). exp's finite-width rate deviates more (its heavy-tailed features
+    sigmoid (project's calibration [C] largest deviation 0.016). exp's finite-width rate deviates more (its heavy-tailed features
     bias the max-pair potential at d = 1000); that part is the strict-xfail sibling test below. Changed after the
     reseed audits (84 runs): exp's finite-width rate (median 0.711, range 0.654-0.789; alpha = 0.705) exceeded
     alpha + 0.03 in 20 runs and relu's finite rate in 12, so the finite-width checks here cover relu, sin, tanh,
@@ -524,7 +524,7 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
     Negative control: identity activation: rate ~ 1 (no contraction; > 0.97 required)."""
     cfg = _cfg("D10", profile)
     df = record.frame("trace", exp.ln_trace(device=device, seed=seed, **cfg))
-    tol0 = _d10_finite_tol(cfg["d"], cfg["seeds"])  # 0.03 at d = 1000 (note), scaled with d and seeds
+    tol0 = _d10_finite_tol(cfg["d"], cfg["seeds"])  # 0.03 at d = 1000 (test plan), scaled with d and seeds
     rates, mf = {}, {}
     for act in cfg["activations"]:
         g = df[df.activation == act]
@@ -545,11 +545,11 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
         if act != "exp":
             # relu: finite-width bias +0.017 on average (9 calibration runs at d = 1000, 8 seeds: 0.003-0.028), 1%
             # one-sided prediction bound mean + t_{0.99,8} s sqrt(1 + 1/9) = 0.017 + 2.9 * 0.009 * 1.05 ~ 0.045 ->
-            # 0.05 = 5/3 of the note's 0.03; the others keep the note's 0.03 (calibrated |diff| <= 0.015); both
+            # 0.05 = 5/3 of the test plan's 0.03; the others keep the test plan's 0.03 (calibrated |diff| <= 0.015); both
             # scaled with d and seeds as _d10_finite_tol
             tol = tol0 * (5 / 3 if act == "relu" else 1.0)
             record.check(f"{act}: |finite - MF rate|", abs(rates[act] - mf[act]), expected=f"<= {tol:.4f}",
-                         tolerance="note [C] max 0.016; relu from our seed spread", passed=abs(rates[act] - mf[act]) <= tol)
+                         tolerance="calibration [C] max 0.016; relu from our seed spread", passed=abs(rates[act] - mf[act]) <= tol)
     order = [a for a in _ORDER if a in rates]
     fin_order = [a for a in order if a != "exp"]
     fin, mfo = [rates[a] for a in fin_order], [mf[a] for a in order]
@@ -567,12 +567,12 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
 
 @pytest.mark.claim("D10")
 @pytest.mark.xfail(strict=True, reason="exp at d = 1000: fitted finite-width potential rate 0.69-0.72 vs MF "
-                   "0.625-0.64 (difference 0.04-0.08 over our seeds), not within the note's +-0.03 ([C] 0.640 vs "
+                   "0.625-0.64 (difference 0.04-0.08 over our seeds), not within the test plan's +-0.03 ([C] 0.640 vs "
                    "0.624); over 84 runs of 8 seeds the finite rate (median 0.711) exceeded alpha + 0.03 = 0.735 in "
                    "20 and relu's in 12; exp's heavy-tailed features bias the max-pair potential upwards at finite "
                    "width")
 def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, seed):
-    """The note's finite-vs-MF rate agreement (+-0.03) for exp, kept as a strict xfail (see reason)."""
+    """The test plan's finite-vs-MF rate agreement (+-0.03) for exp, kept as a strict xfail (see reason)."""
     # twice the profile's seeds (16 at quick): the calibrated difference 0.086 +- 0.03 (8 seeds) shrinks its spread
     # so the strict xfail is stable
     base = _cfg("D10", profile)
@@ -582,7 +582,7 @@ def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, s
     r, _ = exp.fit_potential_rate(df, "gamma", start_layer=0)
     m, _ = exp.fit_potential_rate(df, "mf_gamma", start_layer=0)
     record.check("exp: |finite - MF rate|", abs(r - m), expected=f"<= {tol:.4f}",
-                 tolerance="note [C] 0.03 at d = 1000, scaled (_d10_finite_tol)", passed=abs(r - m) <= tol)
+                 tolerance="calibration [C] 0.03 at d = 1000, scaled (_d10_finite_tol)", passed=abs(r - m) <= tol)
     alpha = H.contraction_rate("exp")
     record.check("exp: fitted rate (finite d) <= alpha + tol", r, expected=f"<= {alpha + tol:.4f}",
                  tolerance=f"alpha = {alpha:.4f}; _d10_finite_tol", passed=r <= alpha + tol)
@@ -590,10 +590,10 @@ def test_d10_exp_finite_width_rate_matches_mean_field(record, profile, device, s
 
 
 def _d10_finite_tol(d: int, seeds: int) -> float:
-    """Tolerance of a finite-width fitted potential rate against its mean-field value / the bound: the note's 0.03
+    """Tolerance of a finite-width fitted potential rate against its mean-field value / the bound: the test plan's 0.03
     at d = 1000 with 4 seeds ([C] largest deviation 0.016), scaled like the finite-width fluctuation of the Gram
     entries, 1/sqrt(d), and like the fit's seed noise, 1/sqrt(seeds) below 4 seeds: 0.03 sqrt(1000/d)
-    sqrt(max(1, 4/seeds)). At d = 2000 it gives 0.021, the note's paper-scale criterion (+-0.02 at d in
+    sqrt(max(1, 4/seeds)). At d = 2000 it gives 0.021, the test plan's paper-scale criterion (+-0.02 at d in
     {2000, 5000})."""
     return 0.03 * math.sqrt(1000 / d) * math.sqrt(max(1.0, 4 / seeds))
 
@@ -983,11 +983,11 @@ def test_d18_ln_scaling_stabilises_mean_field(record, profile, device, seed):
     sqrt(E sigma^2 - c0^2), d in {100, 500, 1000}, L = 30, 10 seeds. Statistic on seed-mean curves: the drift
     ratio mean gap(l = 26..30) / mean gap(l = 16..20). LN holds at its floor: <= 1.3 (calibrated 0.67-0.90);
     constant (MF) scaling drifts up: > 1.3 at every width, i.e. more than the LN arm may drift (the two arms'
-    bounds coincide, so no run can pass both as "holds" and as "drifts"; note [C] gap(30) >= 3x, 7x the minimum);
+    bounds coincide, so no run can pass both as "holds" and as "drifts"; calibration [C] gap(30) >= 3x, 7x the minimum);
     at d = 1000 LN gap(30) < MF gap(30) ([C] 0.011 vs 0.107). Changed after the reseed audits: with 4 seeds and
     the former, calibrated (not derived) MF bound 1.5, 9 of 82 runs failed (MF ratio down to 0.95 at d = 100);
     with 10 seeds (the paper profile's) over 38 runs the MF ratio stayed >= 1.45 and the LN ratio <= 0.98.
-    Deviation from the note's form "gap(30) <= 1.3 min_l gap" (recorded in the check's note): the minimum of a
+    Deviation from the test plan's form "gap(30) <= 1.3 min_l gap" (recorded in the check's note): the minimum of a
     noisy plateau is biased low, and that form failed at d = 500 with 1.31 in our run, although the LN curve is
     flat there; the drift ratio compares averages instead. The MF-scaling arm is the negative control."""
     cfg = _cfg("D18", profile)
@@ -1022,7 +1022,7 @@ def test_d19_real_image_batch_gap_after_ln(record, profile, device, seed, data_r
     10 blocks, 3 seeds (each its own batch and weights); with ``--data-root`` CIFAR-10 (paper profile: batch 100,
     width 5000, 10 reruns; paper values at l = 10: ReLU 0.03, Tanh 0.27, Sigmoid 0.70).
 
-    Calibration of the +0.05 (not calibrated in the note): over 3 x 3 seeds on digits the maximum over layers
+    Calibration of the +0.05 (not calibrated in the test plan): over 3 x 3 seeds on digits the maximum over layers
     1..10 and seeds of gap(l) - beta_sigma^{-l} gap(0) was -0.044/-0.033/-0.036 (ReLU), -0.152/-0.116/-0.130
     (Tanh), -0.047/-0.030/-0.030 (Sigmoid): the bound holds with >= 0.03 to spare even without slack; the
     1%-false-failure prediction bound from that spread (t_{0.995,8} s sqrt(1 + 1/9), s ~ 0.01) is ~ -0.0,
@@ -1062,7 +1062,7 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
     Checks (directional, paired over seeds): the per-seed final-loss differences tanh - relu and sigmoid - tanh
     (same init seed, same batch order: paired) have a one-sided 95% Student-t lower confidence bound
     (``stats.lower_confidence_bound``) above 0, i.e. the ordering holds in the mean at level 5%. Deviation from the
-    note's criterion (non-overlapping mean +- std bands; now recorded, not asserted): the bands measure the
+    the test plan's criterion (non-overlapping mean +- std bands; now recorded, not asserted): the bands measure the
     between-seed spread of the loss level, which is common to the arms and cancels in the paired difference; with
     a ReLU/Tanh margin of ~0.01 and band std ~0.005 they overlapped in 1 of 10 audit master seeds (seed 10: means
     0.0438 / 0.0533 / 0.0912). "Every seed relu < tanh" is also recorded, not asserted: the per-seed difference
@@ -1090,14 +1090,14 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
     bands = all(m[a] + s[a] < m[b] - s[b] for a, b in zip(order[:-1], order[1:]))
     record.check("final loss mean +- std: relu < tanh < sigmoid, bands disjoint (info)",
                  [round(float(m[a]), 4) for a in order], expected="recorded",
-                 tolerance="the note's heuristic; not asserted (see docstring)", passed=True,
+                 tolerance="the test plan's heuristic; not asserted (see docstring)", passed=True,
                  note=f"std {[round(float(s[a]), 4) for a in order]}; disjoint={bands}; paper CIFAR 0.25/1.28/1.96")
     n_ord = int(((last["relu"] < last["tanh"]) & (last["tanh"] < last["sigmoid"])).sum())
     record.check("seeds with relu < tanh < sigmoid (info)", f"{n_ord}/{len(last)}", expected="recorded",
                  tolerance="not asserted: P(one seed reversed) ~0.7% (see docstring)", passed=True)
     slow = bool((last["sigmoid"] > last[["relu", "tanh"]].max(axis=1)).all())
     record.check("every seed: sigmoid (beta_sigma 1.016) has the highest final loss", slow, expected=True,
-                 tolerance="the note's slow arm", passed=slow, control=True)
+                 tolerance="the test plan's slow arm", passed=slow, control=True)
     e1 = df[df.epoch == 1].groupby("activation").loss.mean()
     record.check("epoch-1 mean loss relu / tanh / sigmoid (info)", [round(float(e1[a]), 4) for a in order],
                  expected="recorded", tolerance="not asserted: on digits the early ordering is reversed",
