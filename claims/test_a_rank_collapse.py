@@ -806,6 +806,12 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     biases; pre-training = gradient descent (lr 0.1, one batch of 32) on 1/r of the last hidden layer for 5 ("low")
     or 200 ("high"; Fig. 6 and the paper profile: 75) steps; then 3 epochs of SGD (lr 0.01, batch 32); 10 seeds. BN arms (Fig. 6):
     BatchNorm1d + tanh, default init ("bn") and all parameters U[0, 0.1] ("bn_bad").
+    Pre-training protocol per profile (``pretrain_layers``): quick = the last-layer shortcut ("last": 1/r of H_12,
+    every block updated), fine at depth 12 because H_12 is not collapsed at init (r ~ 1.5-3 on digits, and its
+    gradient moves it: the 800-net pilot below, none with gain <= 1); paper = Fig. 6's notebook schedule ("every4":
+    1/r of layers 4, 8, ..., 28 in turn, each stage 5 / 75 steps updating all earlier blocks), because the 30-layer
+    vanilla net is rank one from layer ~20 at init and the shortcut's gradient (~1e-6) moves nothing (the earlier
+    paper run: gain 1.0000000127). (i) still measures the last hidden layer (H_30, two layers past the last stage).
     Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and raises it in every seed
     (derivation from 800 pilot nets below); (ii) the training loss after 3 epochs is lower with high pre-training
     than without, paired over seeds at level 5% (derivation below); (iii) Spearman rho

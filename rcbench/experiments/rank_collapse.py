@@ -214,7 +214,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         # lowest 10% of seeds; 200 steps cost ~2 s more (pilot, 16 x 5 seeds; see test_a10_rank_pretraining)
         # 10 seeds (was 5): power of the paired speed bound (pilot of 120 runs, see test_a10_rank_pretraining)
         "A10": dict(pretraining=dict(width=64, depth=12, seeds=10, epochs=3, batch=32, lr=0.01,
-                                     pretrain_steps={"none": 0, "low": 5, "high": 200}, pretrain_lr=0.1)),
+                                     pretrain_steps={"none": 0, "low": 5, "high": 200}, pretrain_lr=0.1,
+                                     # last-layer shortcut: at depth 12 H_12 is not collapsed (see the A10 test)
+                                     pretrain_layers="last")),
         "A11": dict(conv=dict(batch=64, seeds=3, cfg=SMALL_VGG)),
     },
     "paper": {
@@ -248,7 +250,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "A9": dict(training=dict(hidden_layers=tuple(range(0, 33, 2)), steps=35_100, batch=128, seeds=3,
                                  sgd_lr=0.01)),
         "A10": dict(pretraining=dict(width=128, depth=30, seeds=10, epochs=15, batch=32, lr=0.01,
-                                     pretrain_steps={"none": 0, "low": 5, "high": 75}, pretrain_lr=0.1)),
+                                     pretrain_steps={"none": 0, "low": 5, "high": 75}, pretrain_lr=0.1,
+                                     # Fig. 6's notebook: 1/r of layers 4, 8, ..., 28 in turn, 5 / 75 steps each
+                                     pretrain_layers="every4")),
         "A11": dict(conv=dict(batch=128, seeds=3, cfg=VGG19)),
     },
 }

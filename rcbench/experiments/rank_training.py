@@ -217,21 +217,82 @@ def _last_hidden(net: MLP, x: torch.Tensor) -> torch.Tensor:
     return net(x, return_hidden=True)[1][-1]
 
 
+def pretrain_stages(spec: str | Sequence[int], depth: int) -> tuple[int, ...] | None:
+    """The pre-training stages of :func:`rank_pretraining`: ``None`` for ``"last"`` (the last hidden layer only,
+    every block updated), else the 1-based hidden layers ``l`` whose ``1/r(H_l)`` is minimised in turn.
+    ``"every<k>"`` gives ``k, 2k, ...`` below ``depth`` (Fig. 6: ``"every4"`` at depth 30 is 4, 8, ..., 28; at
+    ``depth <= k`` the single stage ``depth``); a
+    sequence (or a comma-separated string such as ``"4,8,12"``) gives its layers, sorted, each in ``1..depth``."""
+    depth = positive_int(depth, "depth")
+    if isinstance(spec, str):
+        s = spec.strip().lower()
+        if s == "last":
+            return None
+        if s.startswith("every"):
+            try:
+                k = int(s[len("every"):])
+            except ValueError:
+                k = 0
+            if k < 1:
+                raise ValueError(f"pretrain_layers {spec!r}: 'every<k>' needs an integer k >= 1, e.g. 'every4'")
+            return tuple(range(k, depth, k)) or (depth,)  # a net of depth <= k: one stage, its last layer
+        try:
+            spec = [int(v) for v in s.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"pretrain_layers must be 'last', 'every<k>' or layer indices such as '4,8,12', "
+                             f"got {spec!r}") from None
+    layers = sorted({int(v) for v in spec})
+    if not layers or any(not 1 <= l <= depth for l in layers):
+        raise ValueError(f"pretrain_layers: hidden-layer indices must lie in 1..{depth}, got {list(spec)}")
+    return tuple(layers)
+
+
+def _pretrain_layerwise(net: MLP, x: torch.Tensor, stages: Sequence[int], *, steps: int, lr: float) -> None:
+    """Fig. 6's notebook schedule: for each layer ``l`` of ``stages`` in turn, ``steps`` plain gradient steps on
+    ``1/r(H_l)`` (summed over the ensemble: independent per-seed gradients), updating blocks ``1..l``."""
+    for l in stages:
+        blocks = net.blocks[:l]
+        opt = torch.optim.SGD([p for b in blocks for p in b.parameters()], lr=lr)
+        for _ in range(steps):
+            h = net._check_input(x)
+            for b in blocks:
+                h = b(h)
+            inv_r = 1.0 / M.soft_rank(h)
+            if not bool(torch.isfinite(inv_r).all()):
+                raise NumericalDivergence(f"rank pre-training diverged at layer {l}; not recorded as data")
+            opt.zero_grad(set_to_none=True)
+            inv_r.sum().backward()
+            opt.step()
+
+
 @storable
 @paper_a_name
 def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: int = 0, epochs: int = 3,
                      batch: int = 32, lr: float = 0.01, pretrain_steps: dict | None = None, pretrain_lr: float = 0.1,
                      pretrain_batch: int = 32, probe: int = 128, arms: Sequence[str] = PRETRAIN_ARMS, bn_norm=None,
-                     data_root=None, dtype=torch.float64, device="cpu") -> pd.DataFrame:
+                     pretrain_layers: str | Sequence[int] = "last", data_root=None, dtype=torch.float64,
+                     device="cpu") -> pd.DataFrame:
     """Figs. 4 and 6: raise the soft rank of the last hidden layer by gradient descent on ``1/r(H_L)``
     (``= tr(M^2)/tr(M)^2``, Fig. 6; Fig. 4's ``||M||_F/tr M`` is ``1/sqrt(r)``, same minimisers) on one batch, then
     train every arm with plain SGD and record the training loss.
 
     ``pretrain_steps`` maps the vanilla arms to their number of pre-training steps (Fig. 6: no / low / high).
+    ``pretrain_layers`` chooses whose rank is raised (:func:`pretrain_stages`): ``"last"`` (the default) minimises
+    ``1/r`` of the last hidden layer for ``pretrain_steps[arm]`` steps, updating every block; ``"every<k>"`` (Fig. 6's
+    notebook: ``"every4"``, layers 4, 8, ..., 28 of 30) or a sequence of 1-based hidden-layer indices runs one stage
+    per layer ``l``, in increasing order, each of ``pretrain_steps[arm]`` gradient steps (lr ``pretrain_lr``, the same
+    pre-training batch) on ``1/r(H_l)``, updating the blocks ``1..l`` (all layers before ``H_l``). The step count is
+    read as *per stage*: the notebook's "low" has 5 steps and there are 7 stages, so a total of 5 cannot visit every
+    stage; 5 / 75 steps per stage (35 / 525 in all) is the only reading in which each of Fig. 6's stages runs.
+    Why stages matter: a deep vanilla ReLU net is rank one far before its last layer (30 x 128, Xavier-normal,
+    PyTorch biases: r(H_l) ~ 1.7-2.2 at l = 4, ~1.0001 at l = 20), and the gradient of ``1/r(H_30)`` is then ~1e-6,
+    so the last-layer shortcut moves nothing there; starting at layer 4, where the rank and its gradient live,
+    raises every later layer's rank in turn. No stage draws any random number (the batch is the one of ``"last"``).
     Data: scikit-learn digits (standardised) by default, FashionMNIST (Fig. 6) under ``data_root``. One row per
     arm x seed: ``r_init`` (soft rank of the last hidden layer on a ``probe`` batch before pre-training),
     ``r_start`` (after pre-training, before SGD), ``train_loss`` (mean cross-entropy on the training set after
-    ``epochs`` epochs), ``train_loss_curve`` endpoints per epoch as ``loss_epoch_k`` columns."""
+    ``epochs`` epochs), ``train_loss_curve`` endpoints per epoch as ``loss_epoch_k`` columns; ``pretrain_layers``
+    (``"last"`` or the stages' layers, e.g. ``"4,8,12"``) and ``pretrain_total_steps`` (steps x stages)."""
     from rcbench.data import digits, torchvision_dataset
 
     steps_map = {"none": 0, "low": 5, "high": 75} if pretrain_steps is None else dict(pretrain_steps)
@@ -239,6 +300,8 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
     if unknown:
         raise ValueError(f"unknown arm(s) {unknown}; one of {PRETRAIN_ARMS}")
     epochs, batch = positive_int(epochs, "epochs"), positive_int(batch, "batch")
+    stages = pretrain_stages(pretrain_layers, depth)
+    stage_label = "last" if stages is None else ",".join(map(str, stages))
     dev = resolve_device(device)
     if data_root is None:
         data = digits(dtype=dtype)
@@ -254,7 +317,9 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
         with torch.no_grad():
             r_init = M.soft_rank(_last_hidden(net, probe_x).double()).cpu()
         k = steps_map.get(arm, 0)
-        if k:
+        if k and stages is not None:
+            _pretrain_layerwise(net, pre_x, stages, steps=k, lr=pretrain_lr)
+        elif k:
             opt = torch.optim.SGD([p for b in net.blocks for p in b.parameters()], lr=pretrain_lr)
             for _ in range(k):
                 inv_r = 1.0 / M.soft_rank(_last_hidden(net, pre_x))
@@ -280,7 +345,8 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
         for s in range(seeds):
             row = {"arm": arm, "seed": s, "pretrain_steps": k, "r_init": float(r_init[s]),
                    "r_start": float(r_start[s]),
-                   "train_loss": float(curve[-1][s]), "train_accuracy": float(acc[s]), "data": data.name}
+                   "train_loss": float(curve[-1][s]), "train_accuracy": float(acc[s]), "data": data.name,
+                   "pretrain_layers": stage_label, "pretrain_total_steps": k * (1 if stages is None else len(stages))}
             row.update({f"loss_epoch_{e + 1}": float(c[s]) for e, c in enumerate(curve)})
             rows.append(row)
     return pd.DataFrame(rows)
