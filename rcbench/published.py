@@ -32,6 +32,8 @@ START, END = "<!-- claims-table:start -->", "<!-- claims-table:end -->"
 #: claims estimated above this on all CPU cores are marked "needs a GPU" (12 hours)
 GPU_ABOVE_S = 12 * 3600.0
 _ROW = re.compile(r"^\| ([A-D]\d+) \|")
+#: claim -> the reason of its skip in the published runs (filled by :func:`paper_scale_verdicts`)
+SKIPPED: dict[str, str] = {}
 
 
 def paper_scale_verdicts(root: str | Path = PUBLISHED) -> dict[str, dict]:
@@ -40,6 +42,7 @@ def paper_scale_verdicts(root: str | Path = PUBLISHED) -> dict[str, dict]:
     from rcbench.results import load_run
 
     out: dict[str, dict] = {}
+    SKIPPED.clear()
     for run_file in sorted(Path(root).rglob("run.json")):
         try:
             run = load_run(run_file.parent, frames=False)
@@ -49,15 +52,20 @@ def paper_scale_verdicts(root: str | Path = PUBLISHED) -> dict[str, dict]:
         if run["run"].get("options", {}).get("profile") != "paper":
             continue
         started = run["run"].get("started", 0) or 0
+        # claims whose tests computed calls in-process (arguments a store cannot key): their time is the run's
+        in_process = {t["claim"] for t in run["run"].get("tests", []) if (t.get("store") or {}).get("computed")}
         for row in claim_table(run):
             if row["verdict"] == "skipped":
+                if row["id"] not in out:  # a skip (e.g. the data set is absent) shows where nothing was judged
+                    SKIPPED[row["id"]] = str((row.get("reasons") or ["no reason given"])[0]).split(":")[0]
                 continue
             prev = out.get(row["id"])
             if prev is None or started >= prev["started"]:
                 out[row["id"]] = {"verdict": row["verdict"], "runtime_s": float(row.get("runtime_s") or 0.0),
                                   "run": str(run_file.parent), "started": started,
                                   # judged from a results store: the run's time is the judging, not the computing
-                                  "from_store": bool(run["run"].get("options", {}).get("results"))}  # fmt: skip
+                                  "from_store": bool(run["run"].get("options", {}).get("results"))
+                                  and row["id"] not in in_process}  # fmt: skip
     return out
 
 
@@ -109,11 +117,17 @@ def paper_cell(cid: str, judged: dict[str, dict], costs: dict, computed: dict[st
         j = judged[cid]
         if j.get("from_store"):
             # the time of the computing (the cells read) plus the judging run's own time (in-process computing)
+            from rcbench.cost import SHARED
+
+            if computed and SHARED.get(cid) in computed:  # one cached computation with the claim it names
+                return f"{j['verdict']} (computed with {SHARED[cid]})"
             if computed and cid in computed:
                 return f"{j['verdict']} ({human(computed[cid] + j['runtime_s'])})"
             est = f"; est. {human(c.cpu_1core_s)} CPU to compute" if c is not None else ""
             return f"{j['verdict']} (judged from the store{est})"
         return f"{j['verdict']} ({human(j['runtime_s'])})"
+    if cid in SKIPPED:
+        return _clip(f"skipped: {SKIPPED[cid]}", 80)
     if c is None:
         return "not run"
     if c.cpu_all_s > GPU_ABOVE_S:
