@@ -992,16 +992,41 @@ def test_d17_floor_scales_like_one_over_d(record, profile, device, seed):
     record.verify()
 
 
+def _d18_drift_bound(n: int, window: int, seeds: int, widths: int, false_failure: float = 1e-3):
+    """Upper bound on D18's LN drift ratio (late / mid plateau average) of a net at its floor, and its parts
+    ``(bound, sd, z)``: ``1 + z sd`` with ``sd`` = :func:`rcbench.theory.finite_width.plateau_ratio_sd` (relu's
+    beta_0) and ``z`` the one-sided normal quantile at ``false_failure`` over ``widths`` checks (Bonferroni). Expected
+    ratio 1 at stationarity (see the D18 docstring). Quick and paper (n = 10, window 5, 10 seeds, 3 widths):
+    1 + 3.40 x 0.0769 = 1.262."""
+    sd = FW.plateau_ratio_sd(n, H.beta0("relu"), window, seeds)
+    z = _z(false_failure, widths)
+    return 1.0 + z * sd, sd, z
+
+
 @pytest.mark.claim("D18")
 def test_d18_ln_scaling_stabilises_mean_field(record, profile, device, seed):
     """T6 (directional, ``mf_vs_finite.pdf``): ReLU, centring by c0, scaling by LN vs by the constant
     sqrt(E sigma^2 - c0^2), d in {100, 500, 1000}, L = 30, 10 seeds. Statistic on seed-mean curves: the drift
-    ratio mean gap(l = 26..30) / mean gap(l = 16..20). LN holds at its floor: <= 1.3 (calibrated 0.67-0.90);
-    constant (MF) scaling drifts up: > 1.3 at every width, i.e. more than the LN arm may drift (the two arms'
-    bounds coincide, so no run can pass both as "holds" and as "drifts"; calibration [C] gap(30) >= 3x, 7x the minimum);
-    at d = 1000 LN gap(30) < MF gap(30) ([C] 0.011 vs 0.107). Changed after the reseed audits: with 4 seeds and
-    the former, calibrated (not derived) MF bound 1.5, 9 of 82 runs failed (MF ratio down to 0.95 at d = 100);
-    with 10 seeds (the paper profile's) over 38 runs the MF ratio stayed >= 1.45 and the LN ratio <= 0.98.
+    ratio mean gap(l = L-4..L) / mean gap(l = L-14..L-10). LN holds at its floor: <= :func:`_d18_drift_bound`;
+    constant (MF) scaling drifts up: > the same bound at every width, i.e. more than the LN arm may drift (the two
+    arms' bounds coincide, so no run can pass both as "holds" and as "drifts"; calibration [C] gap(30) >= 3x, 7x the
+    minimum); at d = 1000 LN gap(30) < MF gap(30) ([C] 0.011 vs 0.107).
+    The bound (derived; the former constant 1.3 was calibrated, LN ratios 0.67-0.90): an LN net holding at its floor
+    has an expected ratio <= 1 (the floor ``(n - 1)/(2 d (1 - beta_0^2))`` is stationary from l ~ 10 on, since
+    beta_0^{2l} < 2e-3, and the mean-field gap still above it in the earlier window only lowers the ratio); its
+    noise is that of two plateau averages of ``window = 5`` layers x ``seeds`` each, relative sd
+    ``sqrt(4 tau / (m window seeds))`` (:func:`rcbench.theory.finite_width.plateau_ratio_sd`: one layer's floor is a
+    scaled chi-square with m = n(n-1)/2 degrees of freedom, autocorrelated over layers like beta_0^{2k}, tau =
+    (1 + beta_0^2)/(1 - beta_0^2)); bound = 1 + z sd, z one-sided at false failure 1e-3 over the widths
+    (Bonferroni; z = 3.40 for 3 widths): 1 + 3.40 x 0.0769 = 1.262 at n = 10, 10 seeds (quick and paper).
+    Validation (200 seeds at master seed 1000 in 20 groups of 10): LN ratio mean +- sd 0.774 +- 0.110 / 0.747 +-
+    0.073 / 0.696 +- 0.081 at d = 100 / 500 / 1000, max 1.066: the mean is below 1 (the earlier window still
+    carries the mean-field tail and the c0-centred floor settling), the absolute sd 0.95-1.43x the model's 0.077
+    (c0 centring is not exact row centring, which the chi-square model assumes), so the bound sits >= 4.4 measured
+    sd above the measured mean at every width.
+    Changed after the reseed audits: with 4 seeds and the former, calibrated (not derived) MF bound 1.5, 9 of 82
+    runs failed (MF ratio down to 0.95 at d = 100); with 10 seeds (the paper profile's) over 38 runs the MF ratio
+    stayed >= 1.45 and the LN ratio <= 0.98.
     Deviation from the test plan's form "gap(30) <= 1.3 min_l gap" (recorded in the check's note): the minimum of a
     noisy plateau is biased low, and that form failed at d = 500 with 1.31 in our run, although the LN curve is
     flat there; the drift ratio compares averages instead. The MF-scaling arm is the negative control."""
@@ -1010,15 +1035,17 @@ def test_d18_ln_scaling_stabilises_mean_field(record, profile, device, seed):
     m = df.groupby(["d", "scaling", "layer"]).gap.mean()
     L = cfg["depth"]
     late, mid = list(range(L - 4, L + 1)), list(range(L - 14, L - 9))
+    bound, sd, z = _d18_drift_bound(cfg["n"], len(late), cfg["seeds"], len(cfg["widths"]))
+    tol_text = f"1 + z sd = 1 + {z:.2f} x {sd:.4f} (floor-plateau noise, see _d18_drift_bound)"
     for d in cfg["widths"]:
         ln, mf = m.loc[(d, "layer")], m.loc[(d, "constant")]
         rl = float(ln.loc[late].mean() / ln.loc[mid].mean())
         rm = float(mf.loc[late].mean() / mf.loc[mid].mean())
         record.check(f"d={d}, LN scaling: mean gap(l={late[0]}..{L}) / mean gap(l={mid[0]}..{mid[-1]})", rl,
-                     expected="<= 1.3", tolerance="holds at the floor; calibrated 0.67-0.90", passed=rl <= 1.3,
-                     note=f"note's form gap({L})/min_l gap = {float(ln.loc[L] / ln.loc[1:].min()):.3f}")
-        record.check(f"d={d}, MF scaling: same drift ratio", rm, expected="> 1.3",
-                     tolerance="drifts more than LN may (LN bound 1.3); 10-seed runs 1.45-4.2", passed=rm > 1.3,
+                     expected=f"<= {bound:.3f}", tolerance=f"holds at the floor: {tol_text}", passed=rl <= bound,
+                     note=f"test plan's form gap({L})/min_l gap = {float(ln.loc[L] / ln.loc[1:].min()):.3f}")
+        record.check(f"d={d}, MF scaling: same drift ratio", rm, expected=f"> {bound:.3f}",
+                     tolerance="drifts more than LN may (the LN bound); 10-seed runs 1.45-4.2", passed=rm > bound,
                      control=True)
         if d >= 1000:
             record.check(f"d={d}: LN gap({L}) < MF gap({L})", [float(ln.loc[L]), float(mf.loc[L])],
