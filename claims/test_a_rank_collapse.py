@@ -811,12 +811,17 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     gradient moves it: the 800-net pilot below, none with gain <= 1); paper = Fig. 6's notebook schedule ("every4":
     1/r of layers 4, 8, ..., 28 in turn, each stage 5 / 75 steps updating all earlier blocks), because the 30-layer
     vanilla net is rank one from layer ~20 at init and the shortcut's gradient (~1e-6) moves nothing (the earlier
-    paper run: gain 1.0000000127). (i) still measures the last hidden layer (H_30, two layers past the last stage).
-    Checks: (i) pre-training raises r(last hidden) at least 2x on average over seeds and raises it in every seed
-    (derivation from 800 pilot nets below); (ii) the training loss after 3 epochs is lower with high pre-training
-    than without, paired over seeds at level 5% (derivation below); (iii) Spearman rho
-    between the arms' mean r at the start of SGD and their mean final loss <= -0.5 (5 arms). Negative control: BN
-    with the all-positive init loses both rank and speed: its loss exceeds the default-init BN's in every seed.
+    paper run: gain 1.0000000127).
+    Checks: (i) with the last-layer protocol, pre-training raises r(last hidden) at least 2x on average over seeds
+    and raises it in every seed (derivation from 800 pilot nets below); under Fig. 6's schedule the last hidden
+    layer (H_30) is two layers past the last stage, neither pre-trained nor plotted by the paper, and its ratio is
+    recorded, not asserted (paper profile: 1.073, finding A10-paper); (i-b) the rank Fig. 6 plots, its "lower bound
+    on rank" 1/mean_l(1/r(H_l)) over the notebook's layers (1, 5, 10, ..., 25, 29 at depth 30; 1, 5, 10, 11 at
+    depth 12), is higher after high pre-training than without, paired over seeds at level 5%; (ii) the training
+    loss after 3 epochs is lower with high pre-training than without, paired over seeds at level 5% (derivation
+    below); (iii) Spearman rho between the arms' mean r(last hidden) at the start of SGD and their mean final
+    loss <= -0.5 (5 arms), and (iii-b) the same with Fig. 6's statistic. Negative control: BN with the
+    all-positive init loses both rank and speed: its loss exceeds the default-init BN's in every seed.
     """
     cfg = _cfg("A10", profile)
     norm = components.norm("batchnorm1d")
@@ -835,11 +840,46 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     # The earlier bound 1.3 was wrong: it came from a log-normal fit to 16 master seeds (80 nets), which cannot see
     # a 0.2% per-net quantile; it failed CI at master seed 0 (min 1.266) and the audit at seed 27 (1.239).
     gmin = 1.0
-    record.check("high pre-training: r after / r before, mean over seeds", float(gain.mean()), expected=">= 2",
-                 tolerance="pilot (160 x 5 seeds): lowest 5-seed mean 3.13", passed=float(gain.mean()) >= 2)
-    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()), expected=f"> {gmin:g}",
-                 tolerance="direction in every seed; pilot 800 nets: smallest 1.064, none <= 1",
-                 passed=float(gain.min()) > gmin)
+    # (i) is asserted where the pre-trained layer is the last hidden layer (protocol "last", the quick profile). Under
+    # Fig. 6's schedule (paper profile) the last stage is layer 28 and H_30 is two un-pre-trained layers past it: the
+    # paper neither pre-trains nor plots H_30 there, so r(H_30) is recorded (finding A10-paper) and the rank claim
+    # is judged on Fig. 6's own statistic, (i-b) below.
+    last_layer = str(hi.pretrain_layers.iloc[0]) == "last"
+    why = ("" if last_layer else f"recorded, not asserted: protocol {hi.pretrain_layers.iloc[0]} does not pre-train "
+           f"the last hidden layer (finding A10-paper); ")
+    record.check("high pre-training: r after / r before, mean over seeds", float(gain.mean()),
+                 expected=">= 2" if last_layer else "recorded",
+                 tolerance=why + "r of the last hidden layer; pilot (160 x 5 seeds, protocol last): lowest 5-seed "
+                 "mean 3.13",
+                 passed=float(gain.mean()) >= 2 or not last_layer)
+    record.check("high pre-training: r after / r before, min over seeds", float(gain.min()),
+                 expected=f"> {gmin:g}" if last_layer else "recorded",
+                 tolerance=why + "direction in every seed; pilot 800 nets (protocol last): smallest 1.064, none <= 1",
+                 passed=float(gain.min()) > gmin or not last_layer)
+    # (i-b) Fig. 6's own rank statistic, the "lower bound on rank" it plots: the harmonic mean 1/mean_l(1/r(H_l))
+    # over the notebook's layers (1, 5, 10, ..., 25, 29 at depth 30; rank_training.fig6_layers), at the start of
+    # SGD. The paper gives no number: the claim is the direction (more pre-training, higher rank). The vanilla arms
+    # share their init (same seed), so none's value is high's value before pre-training and the comparison is
+    # paired: the one-sided 95% Student-t lower confidence bound over seeds of log(HM_high / HM_none) must exceed
+    # 0 (level 5% for a net without a gain, as (ii)); the seed-mean ratio and the low arm are recorded.
+    f6 = str(hi.fig6_layers.iloc[0])
+    lg = np.log((hi.r_fig6_start / none.r_fig6_start).to_numpy())
+    lcb6 = stats.lower_confidence_bound(lg, confidence=0.95)
+    record.check(f"Fig. 6 statistic (harmonic mean of r over layers {f6}): paired log(high / none), one-sided 95% "
+                 "lower confidence bound", lcb6, expected="> 0",
+                 tolerance="direction (no number in the paper); t bound over seeds, level 5%", passed=lcb6 > 0,
+                 note=f"ratio high / none: mean {np.exp(lg).mean():.4f}, min {np.exp(lg).min():.4f}, "
+                      f"{int((lg > 0).sum())}/{len(lg)} seeds > 1")
+    f6means = df.groupby("arm").r_fig6_start.mean()
+    record.check("Fig. 6 statistic at the start of SGD, mean over seeds by arm (info)",
+                 {a: round(float(v), 4) for a, v in f6means.items()}, expected="recorded",
+                 tolerance="Fig. 6 shows none < low < high; not asserted for low", passed=True)
+    layer_cols = {int(c.rsplit("_", 1)[1]): c for c in hi.columns if c.startswith("r_start_layer_")}
+    by_layer = {arm: {l: round(float(t[layer_cols[l]].mean()), 4) for l in sorted(layer_cols)}
+                for arm, t in (("high", hi), ("none", none))}
+    record.check("high pre-training: r(H_l) at the start of SGD, mean over seeds (info)", by_layer["high"],
+                 expected="recorded", tolerance="Fig. 6's layers, the last stage and the last hidden layer",
+                 passed=True, note=f"before pre-training (none arm): {by_layer['none']}")
     # (ii) Speed, paired over seeds (same init seed, same batch order): the one-sided 95% Student-t lower confidence
     # bound of the per-seed loss difference none - high must exceed 0 (stats.lower_confidence_bound, as in D20).
     # Derivation (pilot, master seeds 200-319 x 10 seeds, quick profile): difference mean 0.027, sd 0.029; a single
@@ -859,7 +899,12 @@ def test_a10_rank_pretraining(record, profile, device, seed, data_root, componen
     # with 5 arms rho is a multiple of 0.1; round off float error so that rho = -0.5 exactly counts as -0.5
     rho = round(float(sst.spearmanr(means.r_start, means.train_loss).statistic), 9)
     record.check("Spearman rho(arm mean r at start of SGD, final loss)", rho, expected="<= -0.5",
-                 tolerance="directional, 5 arms", passed=rho <= -0.5, note=str(means.round(3).to_dict()))
+                 tolerance="directional, 5 arms; r of the last hidden layer", passed=rho <= -0.5,
+                 note=str(means.round(3).to_dict()))
+    # (iii-b) the same with Fig. 6's statistic, the rank the paper says predicts speed
+    rho6 = round(float(sst.spearmanr(f6means.loc[means.index], means.train_loss).statistic), 9)
+    record.check("Spearman rho(arm mean Fig. 6 statistic at start of SGD, final loss)", rho6, expected="<= -0.5",
+                 tolerance="directional, 5 arms", passed=rho6 <= -0.5)
     bad = df[df.arm == "bn_bad"].set_index("seed")
     good = df[df.arm == "bn"].set_index("seed")
     record.check("BN all-positive init: final loss > default BN in every seed",

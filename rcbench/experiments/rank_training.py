@@ -247,6 +247,29 @@ def pretrain_stages(spec: str | Sequence[int], depth: int) -> tuple[int, ...] | 
     return tuple(layers)
 
 
+def fig6_layers(depth: int) -> tuple[int, ...]:
+    """The hidden layers of Fig. 6's "lower bound on rank" (``code_fig_6.ipynb``: ``getlayerloss`` at layers 1, 5,
+    10, 15, 20, 25, 29 of the 30-layer net, the same layer index as its pre-training stages 4, 8, ..., 28): layer 1,
+    the multiples of 5 below ``depth - 1``, and ``depth - 1`` (depth 30: 1, 5, ..., 25, 29; depth 12: 1, 5, 10,
+    11), 1-based hidden layers of rcbench's MLP, clipped to ``1..depth``."""
+    depth = positive_int(depth, "depth")
+    layers = {1, *range(5, depth - 1, 5), depth - 1}
+    return tuple(sorted(l for l in layers if 1 <= l <= depth)) or (depth,)
+
+
+@torch.no_grad()
+def _layer_ranks(net: MLP, x: torch.Tensor, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+    """Soft rank ``r(H_l)`` (float64, per seed) of the 1-based hidden layers ``layers`` on the batch ``x``."""
+    hidden = net(x, return_hidden=True)[1]
+    return {int(l): M.soft_rank(hidden[int(l)].double()).cpu() for l in layers}
+
+
+def _harmonic(ranks: dict[int, torch.Tensor], layers: Sequence[int]) -> torch.Tensor:
+    """Fig. 6's statistic ``1 / mean_l (1 / r(H_l))`` (the notebook averages ``tr(M^2)/tr(M)^2 = 1/r`` over the
+    layers and plots its inverse): the harmonic mean of ``r`` over ``layers``, per seed."""
+    return 1.0 / torch.stack([1.0 / ranks[int(l)] for l in layers]).mean(0)
+
+
 def _pretrain_layerwise(net: MLP, x: torch.Tensor, stages: Sequence[int], *, steps: int, lr: float) -> None:
     """Fig. 6's notebook schedule: for each layer ``l`` of ``stages`` in turn, ``steps`` plain gradient steps on
     ``1/r(H_l)`` (summed over the ensemble: independent per-seed gradients), updating blocks ``1..l``."""
@@ -292,7 +315,14 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
     arm x seed: ``r_init`` (soft rank of the last hidden layer on a ``probe`` batch before pre-training),
     ``r_start`` (after pre-training, before SGD), ``train_loss`` (mean cross-entropy on the training set after
     ``epochs`` epochs), ``train_loss_curve`` endpoints per epoch as ``loss_epoch_k`` columns; ``pretrain_layers``
-    (``"last"`` or the stages' layers, e.g. ``"4,8,12"``) and ``pretrain_total_steps`` (steps x stages)."""
+    (``"last"`` or the stages' layers, e.g. ``"4,8,12"``) and ``pretrain_total_steps`` (steps x stages).
+    Fig. 6's own rank statistic ("lower bound on rank", :func:`fig6_layers`): ``r_fig6_init`` / ``r_fig6_start``,
+    the harmonic mean ``1/mean_l(1/r(H_l))`` over the layers ``fig6_layers`` on the probe batch before / after
+    pre-training (the notebook reads it on its last training batch of 32, at width 128 a cap of 32 on r; the probe
+    of 128 removes that cap), and ``r_start_layer_<l>`` (r(H_l) after pre-training) for Fig. 6's layers, the last
+    stage and the last hidden layer. The notebook's layer-l quantity is the pre-activation of the next linear layer
+    (``layers[l](relu(...))``) in both its pre-training loss and its plot; rcbench reads the block output H_l in
+    both, so the plotted layers correspond to the pre-trained ones as in the notebook."""
     from rcbench.data import digits, torchvision_dataset
 
     steps_map = {"none": 0, "low": 5, "high": 75} if pretrain_steps is None else dict(pretrain_steps)
@@ -302,6 +332,9 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
     epochs, batch = positive_int(epochs, "epochs"), positive_int(batch, "batch")
     stages = pretrain_stages(pretrain_layers, depth)
     stage_label = "last" if stages is None else ",".join(map(str, stages))
+    f6 = fig6_layers(depth)
+    # layers whose r at the start of SGD is recorded: Fig. 6's, the last stage's and the last hidden layer
+    shown = sorted({*f6, depth, *((stages[-1],) if stages else ())})
     dev = resolve_device(device)
     if data_root is None:
         data = digits(dtype=dtype)
@@ -316,6 +349,7 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
                             seeds=seeds, seed=seed, bn_norm=bn_norm, device=dev, dtype=dtype)
         with torch.no_grad():
             r_init = M.soft_rank(_last_hidden(net, probe_x).double()).cpu()
+        r_layers_init = _layer_ranks(net, probe_x, f6)
         k = steps_map.get(arm, 0)
         if k and stages is not None:
             _pretrain_layerwise(net, pre_x, stages, steps=k, lr=pretrain_lr)
@@ -328,6 +362,8 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
                 opt.step()
         with torch.no_grad():
             r_start = M.soft_rank(_last_hidden(net, probe_x).double()).cpu()
+        r_layers = _layer_ranks(net, probe_x, shown)
+        r_fig6_init, r_fig6_start = _harmonic(r_layers_init, f6), _harmonic(r_layers, f6)
         opt = torch.optim.SGD(net.parameters(), lr=lr)
         curve = []
         for e in range(epochs):
@@ -346,7 +382,10 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
             row = {"arm": arm, "seed": s, "pretrain_steps": k, "r_init": float(r_init[s]),
                    "r_start": float(r_start[s]),
                    "train_loss": float(curve[-1][s]), "train_accuracy": float(acc[s]), "data": data.name,
-                   "pretrain_layers": stage_label, "pretrain_total_steps": k * (1 if stages is None else len(stages))}
+                   "pretrain_layers": stage_label, "pretrain_total_steps": k * (1 if stages is None else len(stages)),
+                   "r_fig6_init": float(r_fig6_init[s]), "r_fig6_start": float(r_fig6_start[s]),
+                   "fig6_layers": ",".join(map(str, f6))}
+            row.update({f"r_start_layer_{l}": float(v[s]) for l, v in r_layers.items()})
             row.update({f"loss_epoch_{e + 1}": float(c[s]) for e, c in enumerate(curve)})
             rows.append(row)
     return pd.DataFrame(rows)
