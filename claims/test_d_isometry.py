@@ -490,7 +490,10 @@ def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, compon
     per-activation median 0.06-0.07, p90 0.16-0.27). Our calibration (gram-chain sampler, 8 x 3 seeds per
     activation): per-activation median 0.02-0.13, p90 0.07-0.34; pooled over activations and 4 seeds it is
     tighter (see report). Negative control: a ReLU net against tanh's MF trajectory (wrong kernel) has median
-    relative error ~0.83 ([C] 0.119 vs 0.683 at l = 10); required > 0.5."""
+    relative error ~0.83 ([C] 0.119 vs 0.683 at l = 10); required: above the claim's own median bound
+    0.15 sqrt(1000/d) (the control shows the criterion fails a wrong kernel; the former 0.5 was a constant). The
+    wrong-kernel error is a mean-field quantity (relu's MF trajectory against tanh's, recorded in the note), so
+    it does not shrink with d while the bound does: the control separates more, not less, at larger widths."""
     cfg = _cfg("D9", profile)
     act = components.activation(None)
     if act is not None:
@@ -515,8 +518,13 @@ def test_d9_finite_width_tracks_mean_field(record, profile, device, seed, compon
         r = df[df.activation == "relu"].set_index(["layer", "seed"]).gap
         m = df[df.activation == "tanh"].set_index(["layer", "seed"]).mf_gap
         wrong = ((r - m).abs() / m)[m > 0.1]
-        record.check("relu net vs tanh MF: median relative error", float(wrong.median()), expected="> 0.5",
-                     tolerance="wrong kernel, [C] 0.83", passed=float(wrong.median()) > 0.5, control=True)
+        mr = df[df.activation == "relu"].set_index(["layer", "seed"]).mf_gap
+        pred = float(((mr - m).abs() / m)[m > 0.1].median())
+        record.check("relu net vs tanh MF: median relative error", float(wrong.median()), expected=f"> {b_med:.3f}",
+                     tolerance="wrong kernel: fails the claim's own median bound 0.15 sqrt(1000/d)",
+                     passed=float(wrong.median()) > b_med, control=True,
+                     note=f"mean-field prediction (relu MF vs tanh MF, no finite-width noise) {pred:.3f}; [C] 0.83; "
+                          "the former threshold 0.5 was a constant between the two")
     record.verify()
 
 
@@ -536,7 +544,10 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
     reseed audits (84 runs): exp's finite-width rate (median 0.711, range 0.654-0.789; alpha = 0.705) exceeded
     alpha + 0.03 in 20 runs and relu's finite rate in 12, so the finite-width checks here cover relu, sin, tanh,
     sigmoid only (0 of 88 runs out of order) and exp's finite-width rate is judged in the sibling.
-    Negative control: identity activation: rate ~ 1 (no contraction; > 0.97 required)."""
+    Negative control: identity activation: rate ~ 1 (no contraction): its MF rate is exactly 1 (kappa_hat(rho) =
+    rho), so its finite-width rate must exceed 1 - tol with tol = :func:`_d10_finite_tol` (0.03 sqrt(1000/d)
+    sqrt(max(1, 4/seeds)), the same fit tolerance the contracting activations get above alpha): 0.97 at d = 1000
+    (the former constant), 0.979 at d = 2000, 0.958 at d = 500."""
     cfg = _cfg("D10", profile)
     df = record.frame("trace", exp.ln_trace(device=device, seed=seed, **cfg))
     tol0 = _d10_finite_tol(cfg["d"], cfg["seeds"])  # 0.03 at d = 1000 (test plan), scaled with d and seeds
@@ -575,8 +586,9 @@ def test_d10_potential_rate_ordering(record, profile, device, seed):
     ctrl = exp.ln_trace(("identity",), device=device, seed=seed, **{k: v for k, v in cfg.items() if k != "activations"})
     record.frame("trace_identity", ctrl)
     r_id, _ = exp.fit_potential_rate(ctrl, "gamma", start_layer=0)
-    record.check("identity: fitted potential rate", r_id, expected="> 0.97", tolerance="no contraction",
-                 passed=r_id > 0.97, control=True)
+    record.check("identity: fitted potential rate", r_id, expected=f"> {1 - tol0:.4f}",
+                 tolerance="no contraction: MF rate 1 minus the finite-width fit tolerance (_d10_finite_tol)",
+                 passed=r_id > 1 - tol0, control=True)
     record.verify()
 
 
@@ -1122,8 +1134,9 @@ def test_d19_real_image_batch_gap_after_ln(record, profile, device, seed, data_r
 def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_root):
     """T5 (``beta0_train_loss.pdf``, directional): training speed is ordered by beta_sigma, ReLU (1.27) fastest,
     Sigmoid (1.016) slowest. LN-MLP ``[width] x 10`` (``fc -> act -> nn.LayerNorm``, linear readout), SGD lr 0.01
-    without momentum, cross-entropy; quick profile: digits, width 256, batch 64, 5 epochs, 6 seeds (paper: CIFAR-10,
-    width 1000, batch 512, 10 epochs, 5 seeds; losses at epoch 9 ReLU 0.25, Tanh 1.28, Sigmoid 1.96).
+    without momentum, cross-entropy; quick profile: digits, width 256, batch 64, 5 epochs, 6 seeds; paper profile:
+    width 1000, batch 512, 10 epochs, seeds from its design effect size (below), on digits unless ``--data-root``
+    gives CIFAR-10 (the paper's setting: CIFAR-10, 5 reruns; losses at epoch 9 ReLU 0.25, Tanh 1.28, Sigmoid 1.96).
     Checks (directional, paired over seeds): the per-seed final-loss differences tanh - relu and sigmoid - tanh
     (same init seed, same batch order: paired) have a one-sided 95% Student-t lower confidence bound
     (``stats.lower_confidence_bound``) above 0, i.e. the ordering holds in the mean at level 5%. Deviation from the
@@ -1131,12 +1144,27 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
     between-seed spread of the loss level, which is common to the arms and cancels in the paired difference; with
     a ReLU/Tanh margin of ~0.01 and band std ~0.005 they overlapped in 1 of 10 audit master seeds (seed 10: means
     0.0438 / 0.0533 / 0.0912). "Every seed relu < tanh" is also recorded, not asserted: the per-seed difference
-    has mean ~0.0097, sd ~0.0040 (pilot below), i.e. P(one seed reversed) ~ 0.7% under normality, ~4% for 6 seeds.
-    Sample size: pilot over master seeds 100-102 with 6 seeds (18 paired differences, OMP 1 thread): tanh - relu
-    0.0026-0.0184, mean 0.0097, sd 0.0040 (effect size 2.45); sigmoid - tanh 0.034-0.045, mean 0.038, sd 0.003.
-    The bound is > 0 iff the paired t statistic exceeds t_{0.95, k-1}; with effect size 2.45 the noncentrality is
-    2.45 sqrt(k): k = 3 gives 4.3 vs 2.92, power ~85% (fails ~15% of master seeds, over the audit's 1 in 20);
-    k = 6 gives 6.1 vs 2.02, power > 99.9%, hence 6 seeds (~2x the old runtime). Deviation (stated in the experiment): no activation on the
+    has mean ~0.0097, sd ~0.0040 (quick pilot below), i.e. P(one seed reversed) ~ 0.7% under normality, ~4% for 6
+    seeds (paper configuration: delta ~1, P(one seed reversed) ~16%).
+    Sample size (derived from the configuration, :func:`rcbench.experiments.isometry.paired_t_seeds`): the bound is
+    > 0 iff the paired t statistic exceeds t_{0.95, k-1}; with true effect size delta (mean / sd of one seed's
+    difference) the statistic is noncentral t with k - 1 degrees of freedom and noncentrality delta sqrt(k), so k is
+    the smallest number of seeds with P(T_{k-1, delta sqrt k} > t_{0.95, k-1}) >= 1 - 1e-3 (false failure 1e-3 per
+    run, the D11-D18 rate). Inputs: level 0.05, false failure 1e-3 and delta of the profile's configuration
+    (:data:`~rcbench.experiments.isometry.D20_PILOT_EFFECT`, the smaller of the two orderings' effects, tanh - relu),
+    measured in a pilot at master seeds the checks do not use. Quick (digits, width 256, batch 64, 5 epochs): pilot
+    over master seeds 100-102 x 6 seeds (18 differences, OMP 1 thread) tanh - relu 0.0026-0.0184, mean 0.0097, sd
+    0.0040 (delta 2.45); sigmoid - tanh 0.034-0.045, mean 0.038, sd 0.003 -> k = 6 (power 0.9996). Paper (width
+    1000, batch 512, 10 epochs, digits): pilot at master seed 100 x 12 seeds (12 differences, OMP 1 thread, 8 min)
+    tanh - relu -0.0023..0.0067, mean 0.0035, sd 0.0024, 11/12 positive (delta 1.47) -> k = 12 (power 0.9991;
+    sensitivity: at delta 1.0 the power at 12 seeds is 0.945, at 1.32, the pooled estimate with the first paper
+    run's 5 seeds, 0.996).
+    Changed: the paper profile had the quick profile's design carried over (5 seeds, chosen for delta 2.45), although
+    its configuration's effect is ~2.5x smaller: at the first paper run (master seed 0, 5 seeds: differences
+    0.0003, 0.0063, 0.0008, 0.0017, 0.0023, delta 0.96, 5/5 positive) the bound was -1.2e-5, i.e. the check had power
+    ~0.55 there, not a finding about the claim. The exact one-sided sign-test p over seeds and the run's own effect
+    size are recorded (info) next to the bound.
+    Deviation (stated in the experiment): no activation on the
     logits. Finding: on digits the *early* ordering is reversed (epoch 1: Sigmoid 0.73 < Tanh 0.86 < ReLU 1.43),
     so "speed" holds only for the final loss; recorded, not asserted.
     Negative control: the slow arm, Sigmoid, has the highest final loss in every seed (margin over Tanh ~0.038,
@@ -1146,12 +1174,27 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
     last = df[df.epoch == df.epoch.max()].pivot_table(index="seed", columns="activation", values="loss")
     m, s = last.mean(), last.std(ddof=1)
     order = ("relu", "tanh", "sigmoid")
+    from scipy import stats as st
+
+    k = len(last)
     for a, b in zip(order[:-1], order[1:]):
         diff = (last[b] - last[a]).to_numpy()
         lcb = stats.lower_confidence_bound(diff, confidence=0.95)
+        pos = int((diff > 0).sum())
+        sign_p = float(st.binom.sf(pos - 1, k, 0.5))  # exact one-sided P(>= pos positive of k | no ordering)
         record.check(f"paired final loss {b} - {a}: one-sided 95% lower confidence bound", lcb, expected="> 0",
-                     tolerance="t bound over seeds, level 5% (see docstring)", passed=lcb > 0,
-                     note=f"per-seed differences {np.round(diff, 4).tolist()}; mean {diff.mean():.4f}")
+                     tolerance="t bound over seeds, level 5%; seeds from the design effect size (see docstring)",
+                     passed=lcb > 0,
+                     note=f"per-seed differences {np.round(diff, 4).tolist()}; mean {diff.mean():.4f}; effect size "
+                          f"{diff.mean() / diff.std(ddof=1):.2f}; {pos}/{k} positive, exact sign-test p {sign_p:.2g}")
+    design = exp.D20_PILOT_EFFECT.get(profile)
+    if design is not None:
+        need = exp.paired_t_seeds(design)
+        power = float(st.nct.sf(st.t.ppf(0.95, k - 1), k - 1, design * math.sqrt(k)))
+        record.check("design: seeds vs paired_t_seeds(pilot effect size) (info)", k, expected=f"{need} (recorded)",
+                     tolerance="false failure 1e-3 at the pilot's effect size; not asserted (--set may change it)",
+                     passed=True, note=f"pilot effect size {design}; power of the tanh - relu bound at {k} seeds "
+                                       f"{power:.4f}")
     bands = all(m[a] + s[a] < m[b] - s[b] for a, b in zip(order[:-1], order[1:]))
     record.check("final loss mean +- std: relu < tanh < sigmoid, bands disjoint (info)",
                  [round(float(m[a]), 4) for a in order], expected="recorded",
@@ -1159,7 +1202,8 @@ def test_d20_training_speed_ordered_by_beta(record, profile, device, seed, data_
                  note=f"std {[round(float(s[a]), 4) for a in order]}; disjoint={bands}; paper CIFAR 0.25/1.28/1.96")
     n_ord = int(((last["relu"] < last["tanh"]) & (last["tanh"] < last["sigmoid"])).sum())
     record.check("seeds with relu < tanh < sigmoid (info)", f"{n_ord}/{len(last)}", expected="recorded",
-                 tolerance="not asserted: P(one seed reversed) ~0.7% (see docstring)", passed=True)
+                 tolerance="not asserted: P(one seed reversed) ~0.7% at quick, ~16% at paper (see docstring)",
+                 passed=True)
     slow = bool((last["sigmoid"] > last[["relu", "tanh"]].max(axis=1)).all())
     record.check("every seed: sigmoid (beta_sigma 1.016) has the highest final loss", slow, expected=True,
                  tolerance="the test plan's slow arm", passed=slow, control=True)

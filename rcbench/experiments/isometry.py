@@ -40,6 +40,8 @@ from rcbench.theory.normalization import scaling_isometry_gain, scaling_isometry
 
 __all__ = [
     "PROFILES",
+    "D20_PILOT_EFFECT",
+    "paired_t_seeds",
     "config",
     "degenerate_input",
     "MeanFieldNorm",
@@ -72,6 +74,29 @@ _D9_PAPER_ACTS = ("relu", "leaky_relu", "tanh", "sigmoid", "selu", "elu", "silu"
 ALL_NAMED_NONLINEAR = ("relu", "leaky_relu", "gelu", "silu", "elu", "selu", "tanh", "sigmoid", "sin", "exp", "he2",
                        "he3")
 
+#: D20's design effect sizes: mean / sd of the per-seed paired final-loss difference tanh - relu (the smaller of the
+#: two orderings' effects; sigmoid - tanh is ~10x larger), measured in pilots at master seeds the checks do not use.
+#: quick: master seeds 100-102 x 6 seeds (18 differences: mean 0.0097, sd 0.0040); paper: master seed 100 x 12 seeds
+#: (12 differences: mean 0.0035, sd 0.0024, 11/12 positive)
+D20_PILOT_EFFECT = {"quick": 2.45, "paper": 1.47}
+
+
+def paired_t_seeds(effect: float, *, level: float = 0.05, false_failure: float = 1e-3, max_seeds: int = 200) -> int:
+    """Seeds needed by a one-sided paired Student-t check "lower confidence bound at ``1 - level`` > 0" (D20) to
+    pass with probability ``>= 1 - false_failure`` when the true effect size (mean / sd of one seed's difference)
+    is ``effect``: the smallest ``k >= 2`` with ``P(T_{k-1, effect sqrt(k)} > t_{1-level, k-1}) >= 1 -
+    false_failure`` (noncentral t power). At level 0.05 and false failure 1e-3: effect 2.45 -> 6, 1.5 -> 12,
+    1.2 -> 18, 0.96 -> 26."""
+    from scipy import stats as st
+
+    if not (effect > 0 and math.isfinite(effect)):
+        raise ValueError(f"effect must be a positive number, got {effect!r}")
+    for k in range(2, max_seeds + 1):
+        if st.nct.sf(st.t.ppf(1 - level, k - 1), k - 1, effect * math.sqrt(k)) >= 1 - false_failure:
+            return k
+    raise ValueError(f"effect {effect} needs more than {max_seeds} seeds")
+
+
 PROFILES: dict[str, dict[str, dict]] = {
     "quick": {
         "D1": dict(trials=200, max_n=20),
@@ -99,8 +124,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D18": dict(widths=(100, 500, 1000), n=10, depth=30, seeds=10, degeneracy=10.0),
         "D19": dict(activations=("relu", "tanh", "sigmoid", "identity"), width=1000, depth=10, batch=32, seeds=3,
                     dataset="cifar10"),
+        # seeds from the design effect size (paired_t_seeds: 2.45 -> 6), see the D20 test
         "D20": dict(activations=("relu", "tanh", "sigmoid"), width=256, depth=10, batch_size=64, epochs=5,
-                    lr=0.01, seeds=6, dataset="cifar10"),  # 6 seeds: power of the paired bound, see D20 test
+                    lr=0.01, seeds=paired_t_seeds(D20_PILOT_EFFECT["quick"]), dataset="cifar10"),
     },
     "paper": {
         "D1": dict(trials=2000, max_n=40),
@@ -127,8 +153,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "D18": dict(widths=(100, 500, 1000), n=10, depth=30, seeds=10, degeneracy=10.0),
         "D19": dict(activations=("relu", "tanh", "sigmoid", "identity"), width=5000, depth=10, batch=100,
                     seeds=10, dataset="cifar10"),
+        # seeds from the design effect size at this configuration (paired_t_seeds), see the D20 test
         "D20": dict(activations=("relu", "tanh", "sigmoid"), width=1000, depth=10, batch_size=512, epochs=10,
-                    lr=0.01, seeds=5, dataset="cifar10"),
+                    lr=0.01, seeds=paired_t_seeds(D20_PILOT_EFFECT["paper"]), dataset="cifar10"),
     },
 }
 
