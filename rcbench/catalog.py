@@ -94,7 +94,7 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in (
     Claim('D8', 'D', "At finite width, LN's scaling step never raises the gap at any layer; during training, LN layers keep raising isometry (sawtooth).", 'T1; `isometry_init_train` figures', 'exact (CPU profile); training (paper scale)'),
     Claim('D9', 'D', 'A finite-width LN-MLP tracks the mean-field gap trajectory.', 'T2 + T3', 'statistical'),
     Claim('D10', 'D', 'The potential contracts at rate ≤ 1/β_σ, ordering activations exp < relu < sin < tanh < sigmoid.', 'T3, T4', 'statistical'),
-    Claim('D11', 'D', 'At finite width the potential follows the contraction bound up to a noise floor ≈ 4/√d.', 'T3, finite-width form [I]', 'statistical'),
+    Claim('D11', 'D', 'At finite width the potential follows the contraction bound up to a finite-width noise floor of order 1/√d (closed form in rcbench.theory.finite_width).', 'T3, finite-width form [I]', 'statistical'),
     Claim('D12', 'D', 'A linear activation gives no bias towards isometry. **Directional.**', 'T4; `ln_hermite_poly` (He₁)', 'statistical (+ exact MF)'),
     Claim('D13', 'D', 'LN must centre after the activation: without centring ReLU/exp gain no isometry and sigmoid diverges; with centring the gap collapses. **Directional.**', 'T2 (per [F]); `with_without_centering`', 'statistical'),
     Claim('D14', 'D', 'Order matters: LN(σ(Wx)) drives ReLU nets to isometry, σ(LN(Wx)) does not. **Directional.**', 'T2; `activation_first_order`', 'statistical'),

@@ -53,7 +53,17 @@ def paper_scale_verdicts(root: str | Path = PUBLISHED) -> dict[str, dict]:
             continue
         started = run["run"].get("started", 0) or 0
         # claims whose tests computed calls in-process (arguments a store cannot key): their time is the run's
-        in_process = {t["claim"] for t in run["run"].get("tests", []) if (t.get("store") or {}).get("computed")}
+        tests = run["run"].get("tests", [])
+        in_process = {t["claim"] for t in tests if (t.get("store") or {}).get("computed")}
+        # a claim none of whose tests read a store cell computed everything in the judged run itself (calls the
+        # store does not key), so the run's own time is its time
+        reads = {}
+        for t in tests:
+            reads[t["claim"]] = reads.get(t["claim"], 0) + int((t.get("store") or {}).get("read") or 0)
+        from rcbench.cost import SHARED  # claims reading another claim's cached computation read no cell either
+
+        in_process |= {c for c, n in reads.items() if n == 0 and c not in SHARED
+                       and any("store" in t for t in tests if t["claim"] == c)}  # fmt: skip
         for row in claim_table(run):
             if row["verdict"] == "skipped":
                 if row["id"] not in out:  # a skip (e.g. the data set is absent) shows where nothing was judged
