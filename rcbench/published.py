@@ -21,9 +21,11 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 from rcbench.catalog import CLAIMS
+from rcbench.cost import SHARED
 
 __all__ = ["PUBLISHED", "paper_scale_verdicts", "readme_table", "replace_table", "main", "GPU_ABOVE_S"]
 
@@ -53,17 +55,16 @@ def paper_scale_verdicts(root: str | Path = PUBLISHED) -> dict[str, dict]:
             continue
         started = run["run"].get("started", 0) or 0
         # claims whose tests computed calls in-process (arguments a store cannot key): their time is the run's
-        tests = run["run"].get("tests", [])
-        in_process = {t["claim"] for t in tests if (t.get("store") or {}).get("computed")}
-        # a claim none of whose tests read a store cell computed everything in the judged run itself (calls the
-        # store does not key), so the run's own time is its time
-        reads = {}
-        for t in tests:
-            reads[t["claim"]] = reads.get(t["claim"], 0) + int((t.get("store") or {}).get("read") or 0)
-        from rcbench.cost import SHARED  # claims reading another claim's cached computation read no cell either
-
-        in_process |= {c for c, n in reads.items() if n == 0 and c not in SHARED
-                       and any("store" in t for t in tests if t["claim"] == c)}  # fmt: skip
+        # ... and claims none of whose tests read a store cell (everything computed in the judged run itself),
+        # except those reading another claim's cached computation (SHARED), which read no cell either
+        in_process, reads = set(), Counter()
+        for t in run["run"].get("tests", []):
+            if "store" not in t:
+                continue
+            reads[t["claim"]] += int((t["store"] or {}).get("read") or 0)
+            if (t["store"] or {}).get("computed"):
+                in_process.add(t["claim"])
+        in_process |= {c for c, n in reads.items() if n == 0 and c not in SHARED}
         for row in claim_table(run):
             if row["verdict"] == "skipped":
                 if row["id"] not in out:  # a skip (e.g. the data set is absent) shows where nothing was judged

@@ -347,9 +347,8 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
     for arm in arms:
         net = _pretrain_net(arm, in_features=data.num_features, width=width, depth=depth, classes=data.num_classes,
                             seeds=seeds, seed=seed, bn_norm=bn_norm, device=dev, dtype=dtype)
-        with torch.no_grad():
-            r_init = M.soft_rank(_last_hidden(net, probe_x).double()).cpu()
-        r_layers_init = _layer_ranks(net, probe_x, f6)
+        r_layers_init = _layer_ranks(net, probe_x, (*f6, depth))  # one forward pass: Fig. 6's layers and the last
+        r_init = r_layers_init[depth]
         k = steps_map.get(arm, 0)
         if k and stages is not None:
             _pretrain_layerwise(net, pre_x, stages, steps=k, lr=pretrain_lr)
@@ -360,9 +359,8 @@ def rank_pretraining(*, width: int = 64, depth: int = 12, seeds: int = 5, seed: 
                 opt.zero_grad(set_to_none=True)
                 inv_r.sum().backward()  # the seeds' losses are independent: their sum has per-seed gradients
                 opt.step()
-        with torch.no_grad():
-            r_start = M.soft_rank(_last_hidden(net, probe_x).double()).cpu()
-        r_layers = _layer_ranks(net, probe_x, shown)
+        r_layers = _layer_ranks(net, probe_x, shown)  # shown includes the last hidden layer
+        r_start = r_layers[depth]
         r_fig6_init, r_fig6_start = _harmonic(r_layers_init, f6), _harmonic(r_layers, f6)
         opt = torch.optim.SGD(net.parameters(), lr=lr)
         curve = []
