@@ -102,7 +102,7 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in (
     Claim('D16', 'D', "Weight gain g changes β_σ for tanh (increasing in g) but not for ReLU (positively homogeneous); sigmoid(2x) has tanh's β. Code-only, probably not in the paper.", "authors' gain table; notebook section on gain", 'exact (quadrature)'),
     Claim('D17', 'D', 'The finite-width floor of the post-LN gap scales like 1/d. Our observation, **not a paper claim**.', '[R] figure floors; [C]; related to T6', 'statistical'),
     Claim('D18', 'D', 'LN keeps the finite-width gap at its floor, while constant (mean-field) scaling drifts upward with depth. **Directional.**', 'T6; `mf_vs_finite`', 'statistical'),
-    Claim('D19', 'D', 'A torch LN-MLP (norm → fc → act blocks) at init on a real image batch: the gap after each LN stays below β_σ^{−ℓ}·gap(0) + 0.05, and gap(10) is ordered ReLU < Tanh < Sigmoid.', '`isogap_vs_theory`', 'statistical'),
+    Claim('D19', 'D', 'A torch LN-MLP (norm → fc → act blocks) at init on a real image batch: the gap after each LN stays below β_σ^{−ℓ}·gap(0) plus the finite-width floor, and gap(10) is ordered ReLU < Tanh < Sigmoid.', '`isogap_vs_theory`', 'statistical'),
     Claim('D20', 'D', 'Training speed is ordered by β_σ: ReLU fastest, Sigmoid slowest. **Directional.**', 'T5; `beta0_train_loss`', 'training'),
 )}
 
